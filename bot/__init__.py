@@ -1,0 +1,1 @@
+"""The Slack edge: app factory, settings, listeners, Block Kit, the `/hypothesis` grammar, CLI."""

@@ -1,0 +1,1 @@
+"""Block Kit builders: plain functions from data to dicts, one module per surface."""

@@ -1,0 +1,235 @@
+"""A bet's card (its message in the channel) and `/hypothesis show`: card, evidence, history."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bets.durations import format_duration
+from bets.hypothesis import MAX_TITLE
+from bets.keys import format_key
+from bets.lifecycle import Move, State, allowed_moves
+from bot.blocks import ids
+from bot.blocks.text import (
+    MAX_BLOCKS_MESSAGE,
+    MAX_FALLBACK_TEXT,
+    Block,
+    actions,
+    button,
+    cap_blocks,
+    context,
+    divider,
+    escape,
+    link,
+    local_date,
+    section,
+    truncate,
+    user,
+)
+
+STATE_EMOJI: dict[State, str] = {
+    State.PROPOSED: "💡",
+    State.BUILDING: "🛠️",
+    State.SHIPPED: "🚀",
+    State.VALIDATED: "✅",
+    State.INVALIDATED: "❌",
+    State.KILLED: "🪦",
+}
+VERDICT_EMOJI: dict[str, str] = {
+    "supports": "👍",
+    "refutes": "👎",
+    "inconclusive": "🤷",
+    "unknown": "💬",
+}
+# The buttons that make a move, by move; the card shows exactly those allowed_moves() permits.
+MOVE_ACTION_IDS: dict[Move, str] = {
+    Move.START: ids.START,
+    Move.SHIP: ids.SHIP,
+    Move.VALIDATE: ids.VALIDATE,
+    Move.INVALIDATE: ids.INVALIDATE,
+    Move.KILL: ids.KILL,
+}
+# What the age on a card counts from, and the word for it.
+_SINCE: dict[State, tuple[str, str]] = {
+    State.PROPOSED: ("created", "created_at"),
+    State.BUILDING: ("started", "started_at"),
+    State.SHIPPED: ("shipped", "shipped_at"),
+    State.VALIDATED: ("validated", "closed_at"),
+    State.INVALIDATED: ("invalidated", "closed_at"),
+    State.KILLED: ("killed", "closed_at"),
+}
+_CLOSE_LABEL = {State.KILLED: "Stopped because"}  # otherwise "Outcome"
+_SIGNAL_PREFIX = re.compile(r"^\s*we(?:'|’|\s+wi)ll\s+know\b", re.IGNORECASE)
+HISTORY_LENGTH = 10
+
+MAX_HYPOTHESIS_SHOWN = 2000
+MAX_NOTE_SHOWN = 1000  # signal, learned, close reason, one piece of evidence
+
+
+def shown(text: str, limit: int) -> str:
+    """User text as a block may carry it: escaped, then cut to `limit`."""
+    return truncate(escape(text.strip()), limit)
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    return f"{format_duration(now - moment)} ago"
+
+
+def state_label(state: str) -> str:
+    """`🚀 shipped`: the state with its emoji."""
+    return f"{STATE_EMOJI[State(state)]} {State(state)}"
+
+
+def age_text(bet: Any, now: datetime) -> str:
+    """`shipped 3d ago`: how long the bet has been in its state (created, for proposed)."""
+    word, stamp = _SINCE[State(bet.state)]
+    moment = getattr(bet, stamp) or bet.created_at
+    return f"{word} {ago(moment, now)}"
+
+
+def headline(bet: Any) -> str:
+    """`*H-3 · Faster search*`, escaped."""
+    return f"*{format_key(bet.number)} · {shown(bet.title, MAX_TITLE)}*"
+
+
+def card_text(bet: Any) -> str:
+    """The notification text for a card: `H-3 · Faster search · shipped`, escaped."""
+    text = f"{format_key(bet.number)} · {shown(bet.title, MAX_TITLE)} · {State(bet.state)}"
+    return truncate(text, MAX_FALLBACK_TEXT)
+
+
+def _signal_text(bet: Any) -> str:
+    signal = bet.signal.strip()
+    if not signal:
+        key = format_key(bet.number)
+        return f"_No signal yet — add one:_ `/hypothesis signal {key} {escape('<text>')}`"
+    if _SIGNAL_PREFIX.match(signal):
+        return f"📏 {shown(signal, MAX_NOTE_SHOWN)}"
+    return f"📏 We'll know when {shown(signal, MAX_NOTE_SHOWN)}"
+
+
+def _facts(bet: Any, now: datetime, evidence_count: int, pivot_of_number: int | None) -> list[str]:
+    facts = [state_label(bet.state), f"owner {user(bet.owner_id)}", age_text(bet, now)]
+    facts.append(f"📎 {evidence_count} evidence" if evidence_count else "📎 no evidence yet")
+    if bet.expected_at is not None:
+        facts.append(f"signal expected {local_date(bet.expected_at)}")
+    if bet.snoozed_until is not None and bet.snoozed_until > now:
+        facts.append(f"💤 snoozed until {local_date(bet.snoozed_until)}")
+    if bet.link:
+        facts.append(f"🔗 {link(bet.link, truncate(bet.link.split('://', 1)[-1], 60))}")
+    if pivot_of_number is not None:
+        facts.append(f"↩️ Pivot of {format_key(pivot_of_number)}")
+    return facts
+
+
+def _closing_text(bet: Any) -> str:
+    state = State(bet.state)
+    lines = []
+    if bet.close_reason.strip() and state.is_final:
+        label = _CLOSE_LABEL.get(state, "Outcome")
+        lines.append(f"*{label}:* {shown(bet.close_reason, MAX_NOTE_SHOWN)}")
+    if bet.learned.strip():
+        lines.append(f"*Learned:* {shown(bet.learned, MAX_NOTE_SHOWN)}")
+    return "\n".join(lines)
+
+
+def _legal(move: Move) -> Callable[[State], bool]:
+    return lambda state: move in allowed_moves(state)
+
+
+# The card's buttons in the order they appear, each with when it shows.
+_CARD_BUTTONS: tuple[tuple[str, str, str | None, Callable[[State], bool]], ...] = (
+    ("🛠️ Start", ids.START, None, _legal(Move.START)),
+    ("🚀 Ship", ids.SHIP, "primary", _legal(Move.SHIP)),
+    ("📎 Add evidence", ids.ADD_EVIDENCE, None, lambda state: not state.is_final),
+    ("✅ Validate", ids.VALIDATE, "primary", _legal(Move.VALIDATE)),
+    ("❌ Invalidate", ids.INVALIDATE, None, _legal(Move.INVALIDATE)),
+    ("🪦 Kill", ids.KILL, "danger", _legal(Move.KILL)),
+    ("💤 Snooze 3d", ids.SNOOZE, None, lambda state: state is State.SHIPPED),
+)
+
+
+def card(
+    bet: Any,
+    *,
+    now: datetime,
+    evidence_count: int | None = None,
+    pivot_of_number: int | None = None,
+) -> list[Block]:
+    """A bet's card: what it bets on, how we'll know, where it stands, and the legal moves."""
+    count = bet.evidence_count if evidence_count is None else evidence_count
+    blocks = [
+        section(f"{headline(bet)}\n{shown(bet.hypothesis, MAX_HYPOTHESIS_SHOWN)}"),
+        section(_signal_text(bet)),
+        context(*_facts(bet, now, count, pivot_of_number)),
+    ]
+    closing = _closing_text(bet)
+    if closing:
+        blocks.append(section(closing))
+    notes = [note.strip() for note in bet.coach_notes.splitlines() if note.strip()]
+    if notes:
+        blocks.append(context("\n".join(f"🧭 {escape(note)}" for note in notes)))
+    state = State(bet.state)
+    buttons = [
+        button(text, action_id, str(bet.id), style)
+        for text, action_id, style, shows in _CARD_BUTTONS
+        if shows(state)
+    ]
+    if buttons:
+        blocks.append(actions(*buttons))
+    return blocks
+
+
+def evidence_text(evidence: Any, now: datetime) -> str:
+    """One piece of evidence: verdict, who, when, where from, then its words and link."""
+    verdict = evidence.verdict if evidence.verdict in VERDICT_EMOJI else "unknown"
+    source = escape(evidence.source)
+    if evidence.permalink:
+        source = link(evidence.permalink, evidence.source)
+    lines = [
+        f"{VERDICT_EMOJI[verdict]} *{verdict}* · {user(evidence.author_id)} · "
+        f"{ago(evidence.at, now)} · {source}"
+    ]
+    if evidence.text.strip():
+        lines.append(shown(evidence.text, MAX_NOTE_SHOWN))
+    if evidence.link:
+        lines.append(f"🔗 {link(evidence.link)}")
+    return "\n".join(lines)
+
+
+def _event_line(event: Any, now: datetime) -> str:
+    line = f"• {escape(event.kind)}"
+    if event.from_state and event.to_state:
+        line += f" {escape(event.from_state)} → {escape(event.to_state)}"
+    return f"{line} · {user(event.actor_id)} · {ago(event.at, now)}"
+
+
+def show_blocks(
+    bet: Any,
+    evidence: Sequence[Any],
+    events: Sequence[Any],
+    *,
+    now: datetime,
+    pivot_of_number: int | None = None,
+) -> list[Block]:
+    """`/hypothesis show`: the card, its evidence newest first, and its latest history."""
+    key = format_key(bet.number)
+    blocks = card(bet, now=now, evidence_count=len(evidence), pivot_of_number=pivot_of_number)
+    blocks += [divider(), section("*Evidence*")]
+    recent = sorted(events, key=lambda event: event.at)[-HISTORY_LENGTH:]
+    history: list[Block] = []
+    if recent:
+        history = [section("*History*"), context("\n".join(_event_line(e, now) for e in recent))]
+    if evidence:
+        newest_first = sorted(evidence, key=lambda item: item.at, reverse=True)
+        blocks += cap_blocks(
+            [section(evidence_text(item, now)) for item in newest_first],
+            limit=MAX_BLOCKS_MESSAGE - len(blocks) - len(history),
+            more="and {n} older pieces of evidence",
+        )
+    else:
+        example = escape("<text and/or link>")
+        blocks.append(context(f"None yet — `/hypothesis evidence {key} + {example}`"))
+    return blocks + history

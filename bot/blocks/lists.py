@@ -1,0 +1,64 @@
+"""Lists of bets, help, and plain ephemeral replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bets.keys import format_key
+from bot.blocks.card import age_text, shown, state_label
+from bot.blocks.text import (
+    MAX_SECTION_TEXT,
+    Block,
+    cap_blocks,
+    context,
+    escape,
+    header,
+    section,
+    user,
+)
+
+MAX_TITLE_IN_LIST = 120
+
+
+def bet_line(bet: Any, now: datetime) -> str:
+    """`*H-3* Faster search · 🚀 shipped · <@U1> · shipped 3d ago`."""
+    title = shown(bet.title, MAX_TITLE_IN_LIST)
+    return (
+        f"*{format_key(bet.number)}* {title} · {state_label(bet.state)} · "
+        f"{user(bet.owner_id)} · {age_text(bet, now)}"
+    )
+
+
+def bet_list(bets: Sequence[Any], *, now: datetime, title: str, more_hint: str) -> list[Block]:
+    """A header and one section per bet; past Slack's cap, "and N more — `more_hint`"."""
+    blocks = [header(escape(title))]
+    if not bets:
+        return [*blocks, context("No bets here.")]
+    blocks += [section(bet_line(bet, now)) for bet in bets]
+    return cap_blocks(blocks, more=f"and {{n}} more — {more_hint}")
+
+
+def _paragraphs(text: str, limit: int) -> list[str]:
+    """Split text at line breaks into pieces of at most `limit` characters (longer lines whole)."""
+    pieces: list[str] = []
+    for line in text.split("\n"):
+        if pieces and len(pieces[-1]) + 1 + len(line) <= limit:
+            pieces[-1] += "\n" + line
+        else:
+            pieces.append(line)
+    return [piece for piece in pieces if piece.strip()]
+
+
+def help_blocks(help_text: str) -> list[Block]:
+    """Help (our own mrkdwn), split into sections that each fit Slack's limit."""
+    return cap_blocks(
+        [section(piece) for piece in _paragraphs(help_text, MAX_SECTION_TEXT)],
+        more="and {n} more sections of help",
+    )
+
+
+def message(text: str) -> list[Block]:
+    """A one-section ephemeral reply; `text` is mrkdwn whose user parts are already escaped."""
+    return [section(text)]

@@ -1,0 +1,246 @@
+"""The `hypobot` command: serve, migrate, export, jobs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.settings import Settings, SettingsError, load_settings
+from storage import db
+
+JOB_NAMES = ("nudges", "digests", "outbox")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        sys.exit(f"hypobot: {error}")
+
+
+def _configure_logs(settings: Settings) -> None:
+    from bot import logs
+
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
+        if s is not None
+    ]
+    logs.configure(settings.log_level, settings.log_format, secrets)
+
+
+def _at(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        sys.exit(f"hypobot: --at {text!r} is not ISO 8601; for example --at 2026-12-01T09:30:00Z")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+async def _serve(settings: Settings) -> None:
+    from bot.app import build
+    from bot.server import serve
+
+    await db.connect(settings.database_url)
+    try:
+        app, runtime = build(settings)
+        await serve(app, runtime, host=settings.host, port=settings.port)
+    finally:
+        await db.disconnect()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    try:
+        settings.require_slack()
+    except SettingsError as error:
+        sys.exit(f"hypobot: {error}")
+    _configure_logs(settings)
+    asyncio.run(_serve(settings))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _configure_logs(settings)
+    asyncio.run(db.migrate(settings.database_url))
+    print("hypobot: database schema is current")
+    return 0
+
+
+async def _export(settings: Settings, team: str | None) -> list[dict[str, Any]]:
+    from storage import bets as store
+
+    await db.connect(settings.database_url)
+    try:
+        teams = [team] if team else await store.team_ids()
+        exported: list[dict[str, Any]] = []
+        for team_id in teams:
+            evidence = await store.all_evidence(team_id)
+            events = await store.all_events(team_id)
+            for bet in await store.all_bets(team_id):
+                exported.append(_bet_record(bet, evidence, events))
+        return exported
+    finally:
+        await db.disconnect()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _bet_record(bet: Any, evidence: Sequence[Any], events: Sequence[Any]) -> dict[str, Any]:
+    return {
+        "team_id": bet.team_id,
+        "key": f"H-{bet.number}",
+        "channel_id": bet.channel_id,
+        "title": bet.title,
+        "state": bet.state,
+        "hypothesis": bet.hypothesis,
+        "signal": bet.signal,
+        "owner": bet.owner_id,
+        "creator": bet.creator_id,
+        "link": bet.link,
+        "learned": bet.learned,
+        "close_reason": bet.close_reason,
+        "created_at": _iso(bet.created_at),
+        "started_at": _iso(bet.started_at),
+        "shipped_at": _iso(bet.shipped_at),
+        "closed_at": _iso(bet.closed_at),
+        "first_feedback_at": _iso(bet.first_feedback_at),
+        "expected_at": _iso(bet.expected_at),
+        "evidence": [
+            {
+                "text": e.text,
+                "link": e.link,
+                "verdict": e.verdict,
+                "source": e.source,
+                "author": e.author_id,
+                "at": _iso(e.at),
+                "permalink": e.permalink,
+            }
+            for e in evidence
+            if e.bet_id == bet.id
+        ],
+        "events": [
+            {
+                "kind": e.kind,
+                "actor": e.actor_id,
+                "at": _iso(e.at),
+                "from": e.from_state,
+                "to": e.to_state,
+                "data": e.data,
+            }
+            for e in events
+            if e.bet_id == bet.id
+        ],
+    }
+
+
+CSV_COLUMNS = (
+    "team_id",
+    "key",
+    "channel_id",
+    "title",
+    "state",
+    "hypothesis",
+    "signal",
+    "owner",
+    "creator",
+    "link",
+    "learned",
+    "close_reason",
+    "created_at",
+    "started_at",
+    "shipped_at",
+    "closed_at",
+    "first_feedback_at",
+    "expected_at",
+)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    settings = _settings()
+    records = asyncio.run(_export(settings, args.team))
+    if args.format == "json":
+        json.dump(records, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    writer = csv.DictWriter(sys.stdout, fieldnames=[*CSV_COLUMNS, "evidence", "events"])
+    writer.writeheader()
+    for record in records:
+        row = {k: record[k] for k in CSV_COLUMNS}
+        row["evidence"] = json.dumps(record["evidence"], ensure_ascii=False)
+        row["events"] = json.dumps(record["events"], ensure_ascii=False)
+        writer.writerow(row)
+    return 0
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    if args.name not in JOB_NAMES:
+        print(
+            f"hypobot: unknown job {args.name!r}; jobs are: {', '.join(JOB_NAMES)}",
+            file=sys.stderr,
+        )
+        return 2
+    settings = _settings()
+    _configure_logs(settings)
+    from jobs.runner import run_job
+
+    summary = asyncio.run(run_job(settings, args.name, _at(args.at)))
+    print(json.dumps(summary, default=str))
+    return 0
+
+
+def cmd_jobs_status(args: argparse.Namespace) -> int:
+    settings = _settings()
+    from jobs.runner import status
+
+    print(json.dumps(asyncio.run(status(settings)), indent=2, default=str))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="hypobot", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve Slack (HTTP or Socket Mode) and run the scheduler")
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    export = sub.add_parser("export", help="print every bet with its evidence and events")
+    export.add_argument("--team", help="only this workspace (team id)")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    jobs = sub.add_parser("jobs", help="run or inspect scheduled jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    run = jobs_sub.add_parser("run", help="run one pass of a job as if the clock read --at")
+    run.add_argument("name", help=f"one of: {', '.join(JOB_NAMES)}")
+    run.add_argument("--at", help="ISO 8601 moment, e.g. 2026-12-01T09:30:00Z (default: now)")
+    jobs_sub.add_parser("status", help="outbox depth and failures, recent claims")
+    return root
+
+
+HANDLERS = {
+    "serve": cmd_serve,
+    "migrate": cmd_migrate,
+    "export": cmd_export,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "jobs":
+        return cmd_jobs_run(args) if args.jobs_command == "run" else cmd_jobs_status(args)
+    return HANDLERS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

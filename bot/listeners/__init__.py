@@ -1,0 +1,15 @@
+"""Bolt listeners, split by kind; each kind's `register(app, runtime)` wires its callbacks."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.listeners import actions, commands, events, views
+from bot.runtime import Runtime
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    commands.register(app, runtime)
+    actions.register(app, runtime)
+    views.register(app, runtime)
+    events.register(app, runtime)

@@ -1,0 +1,19 @@
+"""What every button listener does first: who clicked, in which workspace, on which row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.service import Actor
+
+
+def actor_of(body: dict[str, Any]) -> Actor:
+    team = (body.get("team") or {}).get("id") or body["user"]["team_id"]
+    channel = (body.get("channel") or {}).get("id")
+    return Actor(team, body["user"]["id"], channel)
+
+
+def row_id(action: dict[str, Any]) -> int | None:
+    """The database id a button carries in its value; None when it was tampered with."""
+    value = str(action.get("value") or "")
+    return int(value) if value.isdigit() and len(value) < 12 else None

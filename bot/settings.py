@@ -1,0 +1,123 @@
+"""Every setting Hypobot reads, from the environment (or .env), checked at start-up."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# What a malformed or missing variable should look like, for the one-line start-up error.
+EXAMPLES = {
+    "SLACK_BOT_TOKEN": "xoxb-1234-5678-abcd",
+    "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5",
+    "SLACK_APP_TOKEN": "xapp-1-A123-456-abcdef",
+    "SLACK_API_URL": "https://slack.com/api/",
+    "DATABASE_URL": "postgres://hypobot@db.internal:5432/hypobot",
+    "HOST": "0.0.0.0",
+    "PORT": "3000",
+    "DEFAULT_TIMEZONE": "Europe/Berlin",
+    "HYPOBOT_ADMINS": "U012ABCDEF,U034GHIJKL",
+    "HYPOBOT_SCHEDULER": "on",
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "json",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str | None = None
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+    default_timezone: str = "UTC"
+    hypobot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
+    hypobot_scheduler: Literal["on", "off"] = "on"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
+
+    @field_validator("hypobot_admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    def require_slack(self) -> None:
+        """Serving Slack needs a bot token and a signing secret; say which is missing."""
+        for name in ("slack_bot_token", "slack_signing_secret"):
+            if getattr(self, name) is None:
+                raise SettingsError(_missing(name.upper()))
+
+
+class SettingsError(Exception):
+    """A one-line message naming the variable and showing an example value."""
+
+
+def _missing(variable: str) -> str:
+    return f"{variable} is not set; set it, for example {variable}={EXAMPLES[variable]}"
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise SettingsError with one line for the first bad variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        reason = first["msg"].removeprefix("Value error, ")
+        example = EXAMPLES.get(variable, "")
+        raise SettingsError(
+            f"{variable} is malformed ({reason}); for example {variable}={example}"
+        ) from None

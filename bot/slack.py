@@ -1,0 +1,83 @@
+"""Web API clients: where calls go (SLACK_API_URL), how they retry, and which token a team uses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+API_TIMEOUT_S = 10
+
+
+def web_client(token: str | None, base_url: str, *, retries: bool = True) -> AsyncWebClient:
+    """A client for `base_url`.
+
+    Interactive calls (views.open, users.info) retry 429 and 5xx once or twice in place.
+    The outbox sender passes retries=False: it keeps its own schedule on the row, so a
+    rate-limited channel never holds a sender coroutine asleep.
+    """
+    handlers: list[AsyncRetryHandler] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+    if retries:
+        handlers += [
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ]
+    return AsyncWebClient(
+        token=token, base_url=base_url, timeout=API_TIMEOUT_S, retry_handlers=handlers
+    )
+
+
+class SlackClients(Protocol):
+    """The client to use for one workspace (one bot token, or one per installation)."""
+
+    async def for_team(self, team_id: str) -> AsyncWebClient | None: ...
+
+
+class SingleWorkspace:
+    """SLACK_BOT_TOKEN mode: the same token for every call."""
+
+    def __init__(self, token: str | None, base_url: str) -> None:
+        self.client = web_client(token, base_url, retries=False)
+
+    async def for_team(self, team_id: str) -> AsyncWebClient | None:
+        return self.client
+
+
+class SingleWorkspaceAuthorize:
+    """Bolt's `authorize` for one bot token: auth.test once per process, not per request.
+
+    Bolt's default single-team authorization calls auth.test lazily on the first request,
+    so a slow Web API would delay that request's ack; `warm_up()` at start-up avoids it.
+    """
+
+    def __init__(self, client: AsyncWebClient, token: str) -> None:
+        self.client = client
+        self.token = token
+        self._result: AuthorizeResult | None = None
+        self._lock = asyncio.Lock()
+
+    async def warm_up(self) -> AuthorizeResult:
+        async with self._lock:
+            if self._result is None:
+                response = await self.client.auth_test(token=self.token)
+                self._result = AuthorizeResult.from_auth_test_response(
+                    auth_test_response=response, bot_token=self.token
+                )
+        return self._result
+
+    def for_bolt(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        """A plain function: Bolt reads argument names off it, and would pass `self` too."""
+
+        async def authorize(team_id: str | None = None) -> AuthorizeResult:
+            return self._result or await self.warm_up()
+
+        return authorize

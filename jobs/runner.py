@@ -1,0 +1,46 @@
+"""Running one pass of a named job as if the clock read a given moment (`hypobot jobs run`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.settings import Settings
+from storage import db
+from storage import outbox as outbox_store
+
+
+async def run_job(settings: Settings, name: str, at: datetime) -> dict[str, Any]:
+    from bot.app import build
+
+    await db.connect(settings.database_url)
+    try:
+        _, runtime = build(settings, clock=lambda: at)
+        if name == "outbox":
+            report = await runtime.courier.deliver(now=at)
+            return {"job": name, "at": at, **vars(report)}
+        return {"job": name, "at": at, "note": "nothing to do yet"}
+    finally:
+        await db.disconnect()
+
+
+async def status(settings: Settings) -> dict[str, Any]:
+    await db.connect(settings.database_url)
+    try:
+        failures = await outbox_store.recent_failures()
+        return {
+            "outbox": await outbox_store.counts_by_status(),
+            "failed": [
+                {
+                    "id": row.id,
+                    "team_id": row.team_id,
+                    "channel_id": row.channel_id,
+                    "kind": row.kind,
+                    "error": row.last_error,
+                    "at": row.next_attempt_at,
+                }
+                for row in failures
+            ],
+        }
+    finally:
+        await db.disconnect()

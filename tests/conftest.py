@@ -1,0 +1,122 @@
+"""Shared fixtures: a real database per test (SQLite file and PostgreSQL), a fixed clock,
+the fake Slack Web API, and Hypobot itself served on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import build
+from bot.runtime import Runtime
+from bot.server import web_app
+from bot.settings import Settings
+from storage import db
+from tests.databases import Templates, drop_database, fresh_database
+from tests.fakeslack import FakeSlack, serve_fake_slack, serve_on_loopback
+from tests.signing import SIGNING_SECRET, SlackClient
+
+DATABASES = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    made = Templates(tmp_path_factory.mktemp("templates"))
+    yield made
+    made.drop()
+
+
+@pytest.fixture(params=DATABASES)
+async def database(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A connected, migrated, empty database of each kind; yields its URL."""
+    url = await fresh_database(request.param, templates, tmp_path)
+    await db.connect(url, upgrade=False)
+    try:
+        yield url
+    finally:
+        await db.disconnect()
+        await drop_database(url)
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 2, 10, 0, tzinfo=UTC))  # a Monday, 10:00 UTC
+
+
+# --- Slack: a fake Web API on loopback and Hypobot served on loopback ----------------------
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    async with serve_fake_slack() as fake:
+        yield fake
+
+
+@dataclass
+class Hypobot:
+    """Hypobot served over HTTP on loopback, talking to the fake Slack."""
+
+    url: str
+    fake: FakeSlack
+    slack: SlackClient
+    runtime: Runtime
+    clock: Clock
+    database: str
+
+    async def command(self, text: str, **kw: Any) -> tuple[int, dict[str, Any]]:
+        """Send a signed slash command; a plain-text ack comes back as {"text": …}."""
+        kw.setdefault("response_url", self.fake.response_url("command"))
+        status, body = await self.slack.command(text, **kw)
+        return status, body if isinstance(body, dict) else {"text": body}
+
+    async def action(self, action_id: str, value: str, **kw: Any) -> tuple[int, Any]:
+        kw.setdefault("response_url", self.fake.response_url(action_id))
+        return await self.slack.action(action_id, value, **kw)
+
+    async def deliver(self) -> None:
+        """Let background work finish, then send whatever the outbox holds now."""
+        await asyncio.sleep(0)
+        await self.runtime.courier.drain()
+        await self.runtime.courier.deliver(now=self.clock())
+
+
+def hypobot_settings(fake: FakeSlack, database: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake.base_url,
+        "database_url": database,
+        "hypobot_admins": frozenset({"UADMIN"}),
+    }
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture
+async def hypobot(database: str, fake_slack: FakeSlack, clock: Clock) -> AsyncIterator[Hypobot]:
+    app, runtime = build(hypobot_settings(fake_slack, database), clock=clock)
+    await runtime.warm_up()
+    async with serve_on_loopback(web_app(app)) as url, aiohttp.ClientSession() as session:
+        yield Hypobot(url, fake_slack, SlackClient(url, session), runtime, clock, database)
+        await runtime.courier.drain()

@@ -1,0 +1,153 @@
+"""Slash commands end to end: signed requests to the served app, calls seen by the fake Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from storage.models import Bet, Event, Evidence
+from tests.conftest import Hypobot
+
+ONE_LINER = (
+    "We believe a one-click export for admins will cut support tickets. "
+    "We'll know when export tickets drop 30% within 10 days"
+)
+
+
+async def test_new_posts_card_and_confirms_with_key(hypobot: Hypobot) -> None:
+    status, body = await hypobot.command(f"new {ONE_LINER}")
+    assert status == 200
+    assert "H-1" in body["text"]
+    await hypobot.deliver()
+    [post] = hypobot.fake.calls_to("chat.postMessage")
+    assert post.channel == "C1"
+    assert "H-1" in post.params["text"]
+    bet = await Bet.get(team_id="T1", number=1)
+    assert bet.card_ts is not None
+    assert bet.signal == "export tickets drop 30%"
+    assert bet.expected_at is not None
+    assert not hypobot.fake.block_errors
+
+
+async def test_new_without_signal_creates_bet_and_says_how_to_add_one(hypobot: Hypobot) -> None:
+    status, body = await hypobot.command("new We believe dark mode for night owls will help")
+    assert status == 200
+    assert "no signal" in body["text"]
+    assert "/hypothesis signal H-1" in body["text"]
+    assert await Bet.filter(team_id="T1").count() == 1
+
+
+async def test_full_lifecycle_updates_card_each_time(hypobot: Hypobot) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    await hypobot.deliver()
+    for text in ("start H-1", "ship h-1 https://git.test/pr/7", "evidence 1 + 12 admins used it"):
+        status, body = await hypobot.command(text)
+        assert status == 200, body
+        await hypobot.deliver()
+    status, body = await hypobot.command("validate H1 tickets fell 35%")
+    assert "validated" in body["text"]
+    await hypobot.deliver()
+    bet = await Bet.get(team_id="T1", number=1)
+    assert bet.state == "validated"
+    assert bet.link == "https://git.test/pr/7"
+    assert len(hypobot.fake.calls_to("chat.update")) == 4
+    kinds = [e.kind for e in await Event.filter(bet_id=bet.id).order_by("id")]
+    assert kinds == ["created", "start", "ship", "evidence", "validate"]
+    last_card = hypobot.fake.calls_to("chat.update")[-1]
+    assert "validated" in str(last_card.blocks)
+    assert not hypobot.fake.block_errors
+
+
+async def test_illegal_move_is_refused_with_allowed_moves(hypobot: Hypobot) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    status, body = await hypobot.command("validate H-1 looks great")
+    assert status == 200
+    assert "Can't validate a proposed bet" in body["text"]
+    assert "`start`" in body["text"] and "`ship`" in body["text"]
+    assert (await Bet.get(team_id="T1", number=1)).state == "proposed"
+
+
+async def test_kill_needs_a_reason_and_keeps_what_we_learned(hypobot: Hypobot) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    _, body = await hypobot.command("kill H-1")
+    assert "reason" in body["text"].lower()
+    await hypobot.command("kill H-1 nobody asked for it learned: admins export via the API")
+    bet = await Bet.get(team_id="T1", number=1)
+    assert bet.state == "killed"
+    assert bet.close_reason == "nobody asked for it"
+    assert bet.learned == "admins export via the API"
+    await hypobot.deliver()
+    assert "admins export via the API" in str(hypobot.fake.calls_to("chat.update")[-1].blocks)
+
+
+async def test_bad_input_gets_helpful_message_and_changes_nothing(hypobot: Hypobot) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    before = await Event.all().count()
+    for text in ("frobnicate", "show H-x", "snooze H-1 soon", "show H-99", "new ", "x" * 5000):
+        status, body = await hypobot.command(text)
+        assert status == 200
+        assert "Traceback" not in str(body)
+        assert "/hypothesis" in body["text"], (text, body)
+    assert await Event.all().count() == before
+
+
+async def test_closing_is_limited_to_owner_creator_and_admins(hypobot: Hypobot) -> None:
+    await hypobot.command(f"new {ONE_LINER}", user_id="U1")
+    await hypobot.command("ship H-1", user_id="U1")
+    _status, body = await hypobot.command("kill H-1 meh", user_id="U2")
+    assert "Only H-1's owner" in body["text"]
+    assert (await Bet.get(team_id="T1", number=1)).state == "shipped"
+    hypobot.fake.admins.add("USLACKADMIN")
+    _, body = await hypobot.command("kill H-1 superseded", user_id="USLACKADMIN")
+    assert "killed" in body["text"]
+
+
+async def test_injection_in_title_reaches_slack_inert(hypobot: Hypobot) -> None:
+    await hypobot.command(
+        "new We believe &lt;!channel&gt; &lt;https://evil.test|click&gt; for everyone will win"
+    )
+    await hypobot.deliver()
+    [post] = hypobot.fake.calls_to("chat.postMessage")
+    rendered = str(post.blocks) + post.params["text"]
+    assert "<!channel>" not in rendered
+    assert "<https://evil.test|click>" not in rendered
+    assert "&lt;!channel&gt;" in rendered
+
+
+async def test_other_workspace_cannot_show_move_or_list_bets(hypobot: Hypobot) -> None:
+    await hypobot.command(f"new {ONE_LINER}", team_id="TA")
+    for text in ("show H-1", "start H-1", "kill H-1 mine now"):
+        _status, body = await hypobot.command(text, team_id="TB", user_id="UB")
+        assert "no H-1 in this workspace" in body["text"]
+    _, body = await hypobot.command("list all", team_id="TB", user_id="UB")
+    assert "No bets" in body["text"]
+    assert (await Bet.get(team_id="TA", number=1)).state == "proposed"
+
+
+async def test_ack_is_fast_when_the_web_api_is_slow(hypobot: Hypobot) -> None:
+    hypobot.fake.delay["*"] = 2.0
+    started = time.monotonic()
+    status, body = await hypobot.command(f"new {ONE_LINER}")
+    elapsed = time.monotonic() - started
+    assert status == 200 and "H-1" in body["text"]
+    assert elapsed < 1.5, f"ack took {elapsed:.2f}s while Slack took 2s per call"
+    await hypobot.deliver()
+    assert (await Bet.get(team_id="T1", number=1)).card_ts is not None
+
+
+async def test_fifty_concurrent_news_get_keys_one_to_fifty(hypobot: Hypobot) -> None:
+    results = await asyncio.gather(
+        *(hypobot.command(f"new {ONE_LINER}", user_id=f"U{i}") for i in range(50))
+    )
+    assert all(status == 200 for status, _ in results)
+    numbers = sorted(bet.number for bet in await Bet.filter(team_id="T1"))
+    assert numbers == list(range(1, 51))
+
+
+async def test_evidence_command_records_verdict_and_link(hypobot: Hypobot) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    await hypobot.command("ship H-1")
+    await hypobot.command("evidence H-1 - churn went up <https://metrics.test/d/1>")
+    [evidence] = await Evidence.filter(team_id="T1")
+    assert (evidence.verdict, evidence.link) == ("refutes", "https://metrics.test/d/1")
+    assert evidence.text == "churn went up"
