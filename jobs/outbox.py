@@ -111,7 +111,7 @@ class Courier:
             report.failed += 1
             return
         try:
-            ts = await self._send(client, row, now)
+            ts = await self._send_joining(client, row, now)
         except SlackApiError as error:
             await self._on_api_error(row, error, now, report)
             return
@@ -125,6 +125,19 @@ class Courier:
         log.info(
             "outbox.sent", extra={"outbox_id": row.id, "kind": row.kind, "team_id": row.team_id}
         )
+
+    async def _send_joining(
+        self, client: AsyncWebClient, row: Outbox, now: datetime
+    ) -> str | None:
+        """Send; if Hypobot is not in a public channel yet, join it (to hear thread replies)
+        and send once more."""
+        try:
+            return await self._send(client, row, now)
+        except SlackApiError as error:
+            if error.response.get("error") != "not_in_channel":
+                raise
+            await client.conversations_join(channel=row.channel_id)
+            return await self._send(client, row, now)
 
     async def _send(self, client: AsyncWebClient, row: Outbox, now: datetime) -> str | None:
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": row.id}}
