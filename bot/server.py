@@ -12,11 +12,12 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
+from jobs.scheduler import Jobs, replica_id
+from jobs.scheduler import start as start_scheduler
 from storage import db
 
 log = logging.getLogger("hypobot.server")
 
-OUTBOX_INTERVAL_S = 5.0
 SHUTDOWN_GRACE_S = 10.0
 MAX_BODY = 1024 * 1024
 
@@ -55,17 +56,6 @@ def web_app(app: AsyncApp) -> web.Application:
     return application
 
 
-async def outbox_loop(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Retry what the outbox still holds (rate limits, outages) until asked to stop."""
-    while not stop.is_set():
-        try:
-            await runtime.courier.deliver()
-        except Exception as error:
-            log.error("outbox.pass_failed", extra={"error_type": type(error).__name__})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), OUTBOX_INTERVAL_S)
-
-
 async def serve(
     app: AsyncApp, runtime: Runtime, *, host: str, port: int, ready: asyncio.Event | None = None
 ) -> None:
@@ -87,7 +77,10 @@ async def serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    outbox = asyncio.create_task(outbox_loop(runtime, stop))
+    scheduler = None
+    if settings.hypobot_scheduler == "on":
+        jobs = Jobs(runtime.courier, clock=runtime.service.clock, owner=replica_id())
+        scheduler = start_scheduler(jobs)
     log.info(
         "server.started",
         extra={"host": host, "port": port, "socket_mode": socket_mode is not None},
@@ -96,9 +89,11 @@ async def serve(
         ready.set()
     await stop.wait()
     log.info("server.stopping")
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
     if socket_mode is not None:
         await socket_mode.close_async()
     # aiohttp stops accepting, then waits up to shutdown_timeout for in-flight requests.
     await runner.cleanup()
-    await outbox
+    await runtime.courier.drain()
     log.info("server.stopped")

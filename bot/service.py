@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bets.durations import WHEN_HELP, parse_when
+from bets.durations import WHEN_HELP, format_duration, parse_when
+from bets.hours import format_clock, format_days
 from bets.hypothesis import MAX_TEXT, coach, parse_one_liner, title_for
 from bets.keys import format_key
 from bets.lifecycle import CLOSING_MOVES, FINAL_STATES, Move, MoveRequest, Refusal, State
@@ -21,8 +22,11 @@ from bot import grammar
 from bot.blocks import card as card_blocks
 from bot.blocks import lists, replies
 from bot.blocks.text import escape
+from jobs.reports import build_report
 from storage import bets as store
-from storage.models import Bet
+from storage import channels as channel_store
+from storage import outbox as outbox_store
+from storage.models import Bet, Channel
 
 log = logging.getLogger("hypobot.service")
 
@@ -46,6 +50,8 @@ class Reply:
     blocks: list[dict[str, Any]] | None = None
     ok: bool = True
     bet: Bet | None = field(default=None, compare=False)
+    outbox_id: int | None = None  # a message queued for the listener to deliver now
+    chart: bytes | None = field(default=None, repr=False)  # a PNG to post in its thread
 
 
 def refused(message: str) -> Reply:
@@ -404,6 +410,10 @@ class Service:
                 return await self.show(actor, number)
             case grammar.Away(until=until):
                 return await self.away(actor, until)
+            case grammar.Settings(changes=changes):
+                return await self.settings(actor, dict(changes))
+            case grammar.Report(window=window):
+                return await self.report(actor, window)
         return await self._run_on_bet(actor, command)
 
     async def _run_on_bet(self, actor: Actor, command: grammar.Command) -> Reply:
@@ -464,6 +474,96 @@ class Service:
             return refused("That date has passed. Try `/hypothesis away until 2026-12-24`.")
         await store.set_away(actor.team_id, actor.user_id, moment, now=self.clock())
         return Reply(f"Enjoy the break. No nudges for you until {until:%a %d %b %Y}.")
+
+    # --- channels ----------------------------------------------------------------------
+
+    async def settings(self, actor: Actor, changes: dict[str, Any]) -> Reply:
+        """Show the channel's settings, or change them (an event like any other)."""
+        if actor.channel_id is None:
+            return refused("Settings belong to a channel: run this in the team's channel.")
+        now = self.clock()
+        if changes:
+            channel = await channel_store.apply_settings(
+                actor.team_id,
+                actor.channel_id,
+                settings_columns(changes),
+                actor_id=actor.user_id,
+                now=now,
+                default_timezone=self.default_timezone,
+            )
+            head = "Updated. This channel's settings now:"
+        else:
+            channel = await store.ensure_channel(
+                actor.team_id, actor.channel_id, now=now, timezone=self.default_timezone
+            )
+            head = "This channel's settings:"
+        return Reply(head + "\n" + describe_settings(channel))
+
+    async def report(self, actor: Actor, window: timedelta) -> Reply:
+        """Queue the channel's flow report; the listener posts its chart in the thread."""
+        if actor.channel_id is None:
+            return refused("Reports belong to a channel: run this in the team's channel.")
+        channel = await store.get_channel(actor.team_id, actor.channel_id)
+        if channel is None:
+            return refused("This channel has no bets yet, so there is nothing to report.")
+        now = self.clock()
+        report = await build_report(channel, window=window, now=now)
+        row = await outbox_store.enqueue(
+            actor.team_id, actor.channel_id, "report", report.payload, now=now
+        )
+        return Reply(
+            f"Posting the flow report for the {report.label} in <#{actor.channel_id}>…",
+            outbox_id=row.id,
+            chart=report.chart,
+        )
+
+
+SETTING_COLUMNS = {
+    "nudge_after": "nudge_after_s",
+    "nudge_repeat": "nudge_repeat_s",
+    "sle_default": "sle_default_s",
+    "grace": "grace_s",
+}
+
+
+def settings_columns(changes: dict[str, Any]) -> dict[str, Any]:
+    """The grammar's typed settings as the channel row stores them."""
+    columns: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in SETTING_COLUMNS:
+            columns[SETTING_COLUMNS[name]] = int(value.total_seconds())
+        elif name == "hours":
+            columns["hours_start"], columns["hours_end"] = (format_clock(t) for t in value)
+        elif name == "digest_time":
+            columns["digest_time"] = format_clock(value)
+        elif name in ("digest_days", "work_days"):
+            columns[name] = ",".join(str(day) for day in sorted(value))
+        else:
+            columns[name] = value
+    return columns
+
+
+def describe_settings(channel: Channel) -> str:
+    def days(text: str) -> str:
+        return format_days(frozenset(int(d) for d in text.split(",") if d))
+
+    digest = (
+        f"{channel.digest_time} {days(channel.digest_days)}" if channel.digest_enabled else "off"
+    )
+    lead = f"<@{channel.lead_user_id}>" if channel.lead_user_id else "none"
+    lines = [
+        f"• Digest: {digest} ({channel.timezone})",
+        f"• Working hours: {channel.hours_start}-{channel.hours_end} {days(channel.work_days)}",
+        f"• Nudge after {format_duration(timedelta(seconds=channel.nudge_after_s))}, "
+        f"repeat every {format_duration(timedelta(seconds=channel.nudge_repeat_s))}",
+        f"• WIP limit: {channel.wip_limit or 'none'}",
+        f"• Default SLE: {format_duration(timedelta(seconds=channel.sle_default_s))}",
+        f"• Missed digest grace: {format_duration(timedelta(seconds=channel.grace_s))}",
+        f"• Lead: {lead}",
+        "Change with e.g. `/hypothesis settings digest 09:30 Europe/Berlin mon-fri`, "
+        "`nudge-after 3d`, `wip 5`, `sle 14d`, `hours 09:00-18:00`, `lead @someone`.",
+    ]
+    return "\n".join(lines)
 
 
 def draft_title(title: str | None, hypothesis: str) -> str:

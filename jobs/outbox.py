@@ -126,9 +126,7 @@ class Courier:
             "outbox.sent", extra={"outbox_id": row.id, "kind": row.kind, "team_id": row.team_id}
         )
 
-    async def _send_joining(
-        self, client: AsyncWebClient, row: Outbox, now: datetime
-    ) -> str | None:
+    async def _send_joining(self, client: AsyncWebClient, row: Outbox, now: datetime) -> str | None:
         """Send; if Hypobot is not in a public channel yet, join it (to hear thread replies)
         and send once more."""
         try:

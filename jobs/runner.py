@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.settings import Settings
-from storage import db
+from jobs import scheduler
+from storage import claims, db
 from storage import outbox as outbox_store
 
 
@@ -16,10 +17,8 @@ async def run_job(settings: Settings, name: str, at: datetime) -> dict[str, Any]
     await db.connect(settings.database_url)
     try:
         _, runtime = build(settings, clock=lambda: at)
-        if name == "outbox":
-            report = await runtime.courier.deliver(now=at)
-            return {"job": name, "at": at, **vars(report)}
-        return {"job": name, "at": at, "note": "nothing to do yet"}
+        jobs = scheduler.Jobs(runtime.courier, clock=lambda: at, owner=scheduler.replica_id())
+        return {"job": name, "at": at.isoformat(), **await jobs.run(name, at)}
     finally:
         await db.disconnect()
 
@@ -40,6 +39,17 @@ async def status(settings: Settings) -> dict[str, Any]:
                     "at": row.next_attempt_at,
                 }
                 for row in failures
+            ],
+            "claims": [
+                {
+                    "job": claim.job,
+                    "scope": claim.scope,
+                    "period": claim.period,
+                    "status": claim.status,
+                    "owner": claim.owner,
+                    "done_at": claim.done_at,
+                }
+                for claim in await claims.recent()
             ],
         }
     finally:

@@ -240,6 +240,7 @@ async def _locked_bet(team_id: str, bet_id: int) -> Bet | None:
 
 def _note_evidence(bet: Bet, verdict: str, now: datetime) -> None:
     bet.evidence_count += 1
+    bet.unanswered_nudges = 0  # someone answered: escalation counts from here
     _note_verdict(bet, verdict, now)
 
 

@@ -38,6 +38,9 @@ class Channel(Model):
     grace_s = fields.IntField(default=3 * 3600)
     lead_user_id = fields.CharField(max_length=32, null=True)
     created_at = fields.DatetimeField()
+    # The last local date whose digest was settled (posted, or skipped as empty), and when.
+    last_digest_on = fields.CharField(max_length=10, null=True)
+    last_digest_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "channels"
@@ -71,6 +74,7 @@ class Bet(Model):
     closed_at = fields.DatetimeField(null=True)
     first_feedback_at = fields.DatetimeField(null=True)  # first decisive evidence
     nudge_count = fields.IntField(default=0)
+    unanswered_nudges = fields.IntField(default=0)  # since the last evidence
     last_nudged_at = fields.DatetimeField(null=True)
     escalated_at = fields.DatetimeField(null=True)
     evidence_count = fields.IntField(default=0)

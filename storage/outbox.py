@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -103,3 +104,27 @@ async def recent_failures(limit: int = 20) -> list[Outbox]:
 async def next_due_at() -> datetime | None:
     row = await Outbox.filter(status="pending").order_by("next_attempt_at").first()
     return row.next_attempt_at if row else None
+
+
+async def enqueue(
+    team_id: str,
+    channel_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    thread_ts: str | None = None,
+) -> Outbox:
+    return await Outbox.create(
+        team_id=team_id,
+        channel_id=channel_id,
+        kind=kind,
+        payload=payload,
+        thread_ts=thread_ts,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+async def row(team_id: str, outbox_id: int) -> Outbox | None:
+    return await Outbox.get_or_none(team_id=team_id, id=outbox_id)

@@ -120,3 +120,12 @@ async def hypobot(database: str, fake_slack: FakeSlack, clock: Clock) -> AsyncIt
     async with serve_on_loopback(web_app(app)) as url, aiohttp.ClientSession() as session:
         yield Hypobot(url, fake_slack, SlackClient(url, session), runtime, clock, database)
         await runtime.courier.drain()
+
+
+async def eventually(check: Any, timeout: float = 5.0) -> None:
+    """Wait until the async `check()` is truthy: for work Bolt does after its ack (events)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {check.__name__}")
+        await asyncio.sleep(0.02)

@@ -12,6 +12,9 @@ VALIDATE = "bet_validate"  # opens the close modal (validate)
 INVALIDATE = "bet_invalidate"  # opens the close modal (invalidate)
 KILL = "bet_kill"  # opens the close modal (kill)
 SNOOZE = "bet_snooze"  # snoozes 3 days
+# On a nudge: open the evidence modal with the verdict chosen.
+NUDGE_SUPPORTS = "nudge_supports"
+NUDGE_REFUTES = "nudge_refutes"
 
 # Buttons under a thread reply that became evidence. value = str(evidence.id)
 VERDICT_SUPPORTS = "evidence_supports"

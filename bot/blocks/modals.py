@@ -168,8 +168,9 @@ def new_bet_modal(
     return _modal(ids.NEW_BET_VIEW, "New bet", "Create bet", blocks, {"channel_id": channel_id})
 
 
-def evidence_modal(bet: Any) -> Block:
-    """Add evidence to a bet: a verdict, and what was seen and/or a link."""
+def evidence_modal(bet: Any, *, verdict: str | None = None) -> Block:
+    """Add evidence to a bet: a verdict (preselected when given), and what was seen and/or a
+    link."""
     options = [
         {
             "text": _plain(f"{VERDICT_EMOJI[verdict]} {verdict.capitalize()}", MAX_OPTION_TEXT),
@@ -179,7 +180,15 @@ def evidence_modal(bet: Any) -> Block:
     ]
     blocks = [
         _bet_context(bet),
-        _input(ids.F_VERDICT, "What does it say?", {"type": "radio_buttons", "options": options}),
+        _input(
+            ids.F_VERDICT,
+            "What does it say?",
+            {
+                "type": "radio_buttons",
+                "options": options,
+                **({"initial_option": options[VERDICTS.index(verdict)]} if verdict else {}),
+            },
+        ),
         _input(
             ids.F_TEXT,
             "What did you see?",

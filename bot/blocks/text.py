@@ -40,7 +40,7 @@ MAX_LINK_URL = 2000  # longer URLs are shown as text rather than risk a broken l
 ELLIPSIS = "…"
 
 _ENTITIES = ("&amp;", "&lt;", "&gt;")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{1,31}$")
 _URL_UNSAFE = {"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20", "\n": "%0A", "\t": "%09"}
 # Characters that belong to the grapheme before them: cutting before one breaks an emoji.
 _JOINERS = {"\u200d", "\ufe0e", "\ufe0f", "\u20e3"}

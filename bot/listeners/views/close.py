@@ -9,10 +9,16 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bets.lifecycle import Move, MoveRequest
-from bot import grammar
 from bot.blocks import ids
 from bot.listeners.safety import failure_text
-from bot.listeners.views.common import actor_of, fields_of, link_error, metadata_of, show_errors
+from bot.listeners.views.common import (
+    actor_of,
+    fields_of,
+    link_error,
+    metadata_of,
+    show_errors,
+    typed_text,
+)
 from bot.runtime import Runtime
 from storage import bets as store
 
@@ -26,9 +32,9 @@ def close_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         values = fields_of(view)
         meta = metadata_of(view)
         move = CLOSING.get(str(meta.get("move")))
-        text = grammar.clean_text(values.get(ids.F_TEXT) or "")
+        text = typed_text(values.get(ids.F_TEXT))
         link = (values.get(ids.F_LINK) or "").strip() or None
-        learned = grammar.clean_text(values.get(ids.F_LEARNED) or "")
+        learned = typed_text(values.get(ids.F_LEARNED))
         if move is None:
             await show_errors(
                 ack, {ids.F_TEXT: "This form is out of date; close it and try again."}

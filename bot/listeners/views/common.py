@@ -7,7 +7,9 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot import grammar
 from bot.blocks import modals
+from bot.blocks.text import escape
 from bot.service import Actor
 
 MAX_LINK = 2000
@@ -20,6 +22,15 @@ def actor_of(body: dict[str, Any], channel_id: str | None = None) -> Actor:
 
 def fields_of(view: dict[str, Any]) -> dict[str, str | None]:
     return modals.read_values(view.get("state", {}).get("values", {}))
+
+
+def typed_text(value: str | None) -> str:
+    """Text as typed in a modal input, made storable.
+
+    Slack sends input values raw, not escaped like message text, so `&amp;` or `<b>` typed
+    there is meant literally; escaping first makes clean_text's decoding a round trip.
+    """
+    return grammar.clean_text(escape(value or ""))
 
 
 def metadata_of(view: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,16 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import grammar
 from bot.blocks import ids
 from bot.listeners.safety import failure_text
-from bot.listeners.views.common import actor_of, fields_of, link_error, metadata_of, show_errors
+from bot.listeners.views.common import (
+    actor_of,
+    fields_of,
+    link_error,
+    metadata_of,
+    show_errors,
+    typed_text,
+)
 from bot.runtime import Runtime
 from storage import bets as store
 
@@ -25,7 +31,7 @@ def evidence_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         values = fields_of(view)
-        text = grammar.clean_text(values.get(ids.F_TEXT) or "")
+        text = typed_text(values.get(ids.F_TEXT))
         link = (values.get(ids.F_LINK) or "").strip() or None
         verdict = values.get(ids.F_VERDICT) or "inconclusive"
         if not text and not link:

@@ -10,10 +10,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bets.durations import WHEN_HELP, parse_when
 from bets.hypothesis import MAX_TEXT, MAX_TITLE
-from bot import grammar
 from bot.blocks import ids
 from bot.listeners.safety import failure_text
-from bot.listeners.views.common import actor_of, fields_of, link_error, metadata_of, show_errors
+from bot.listeners.views.common import (
+    actor_of,
+    fields_of,
+    link_error,
+    metadata_of,
+    show_errors,
+    typed_text,
+)
 from bot.runtime import Runtime
 from bot.service import BetDraft, draft_title
 
@@ -54,14 +60,12 @@ def new_bet_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             return
         channel_id = str(values[ids.F_CHANNEL])
         actor = actor_of(body, channel_id)
-        hypothesis = grammar.clean_text(values.get(ids.F_HYPOTHESIS) or "")
+        hypothesis = typed_text(values.get(ids.F_HYPOTHESIS))
         draft = BetDraft(
             channel_id=channel_id,
-            title=draft_title(grammar.clean_text(values.get(ids.F_TITLE) or ""), hypothesis),
+            title=draft_title(typed_text(values.get(ids.F_TITLE)), hypothesis),
             hypothesis=hypothesis,
-            signal=grammar.clean_text(values.get(ids.F_SIGNAL) or "")
-            .removeprefix("We'll know when ")
-            .strip(),
+            signal=typed_text(values.get(ids.F_SIGNAL)).removeprefix("We'll know when ").strip(),
             owner_id=values.get(ids.F_OWNER) or actor.user_id,
             link=(values.get(ids.F_LINK) or "").strip() or None,
             expect=(values.get(ids.F_EXPECT) or "").strip() or None,

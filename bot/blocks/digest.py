@@ -1,0 +1,276 @@
+"""A channel's daily digest: what is overdue for evidence, what awaits feedback, what the
+team learned since the last digest, time to feedback against the SLE, WIP, missing signals.
+
+Long lists are compact mrkdwn lines in one section each, cut with "and N more — …", so a
+digest stays a dozen blocks whether a channel has 3 bets or 1,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bets.keys import format_key
+from bets.lifecycle import State
+from bets.metrics import Ageing, FlowReport, LearnedSince, Learning
+from bot.blocks.report import (
+    STATUS_EMOJI,
+    STATUS_WORDS,
+    bet_label,
+    calendar_day,
+    fields,
+    in_days,
+    learning_fields,
+    sle_met_text,
+    sle_text,
+    trend_text,
+    window_words,
+)
+from bot.blocks.text import (
+    MAX_FALLBACK_TEXT,
+    MAX_SECTION_TEXT,
+    Block,
+    cap_blocks,
+    context,
+    divider,
+    escape,
+    header,
+    section,
+    truncate,
+    user,
+)
+
+MAX_LINES = 15  # per list: a digest is read at a glance, the full list is one command away
+MAX_NO_SIGNAL_LINES = 10
+_TAIL_ROOM = 80  # kept free in a section for its "and N more — …" line
+
+MORE_OVERDUE = "`/hypothesis list overdue`"
+MORE_AWAITING = "`/hypothesis list shipped`"
+MORE_ALL = "`/hypothesis list all`"
+
+_LEARNED_EMOJI = {State.VALIDATED: "✅", State.INVALIDATED: "❌", State.KILLED: "🪦"}
+
+
+def listing(heading: str, lines: Sequence[str], *, more: str, max_lines: int = MAX_LINES) -> str:
+    """`heading`, then as many `lines` as fit both `max_lines` and one section's length;
+    the rest are counted in "and N more — `more`"."""
+    kept: list[str] = []
+    size = len(heading)
+    for line in lines[:max_lines]:
+        if size + 1 + len(line) + _TAIL_ROOM > MAX_SECTION_TEXT:
+            break
+        kept.append(line)
+        size += 1 + len(line)
+    rest = len(lines) - len(kept)
+    tail = [f"and {rest} more — {more}"] if rest else []
+    return "\n".join([heading, *kept, *tail])
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _owner(number: int, owners: Mapping[int, str]) -> str:
+    owner = owners.get(number)
+    return f" · {user(owner)}" if owner else ""
+
+
+def _overdue(
+    report: FlowReport, titles: Mapping[int, str], owners: Mapping[int, str]
+) -> Block | None:
+    leading = [item for item in report.awaiting if item.leads]
+    if not leading:
+        return None
+    sle = in_days(report.sle.value)
+    lines = []
+    for item in leading:
+        against = (
+            f"past SLE {sle}"
+            if item.status is Ageing.PAST_SLE
+            else f"escalated after unanswered nudges · SLE {sle}"
+        )
+        lines.append(
+            f"• {bet_label(item.number, titles)}{_owner(item.number, owners)} · "
+            f"shipped {in_days(item.age)} ago · {against}"
+        )
+    heading = f"⏰ *Overdue for evidence* ({len(leading)})"
+    return section(listing(heading, lines, more=MORE_OVERDUE))
+
+
+def _awaiting(report: FlowReport, titles: Mapping[int, str]) -> Block | None:
+    # report.awaiting puts the leading bets first, then the rest oldest first
+    rest = [item for item in report.awaiting if not item.leads]
+    if not rest:
+        return None
+    lines = [
+        f"{STATUS_EMOJI[item.status]} {bet_label(item.number, titles)} · "
+        f"shipped {in_days(item.age)} ago · {STATUS_WORDS[item.status]}"
+        for item in rest
+    ]
+    heading = f"⏳ *Awaiting feedback* ({len(rest)})"
+    return section(listing(heading, lines, more=MORE_AWAITING))
+
+
+def _learned_line(item: Learning, titles: Mapping[int, str]) -> str:
+    outcome = str(item.outcome)
+    if item.killed_before_learning:
+        outcome = "killed before learning anything"
+    return f"{_LEARNED_EMOJI[item.outcome]} {bet_label(item.number, titles)} — {outcome}"
+
+
+def _learned(learned: LearnedSince, titles: Mapping[int, str]) -> Block | None:
+    if learned.is_empty:
+        return None
+    counts = [
+        f"{len(group)} {word}"
+        for group, word in (
+            (learned.validated, "validated"),
+            (learned.invalidated, "invalidated"),
+            (learned.killed, "killed"),
+        )
+        if group
+    ]
+    early = sum(1 for item in learned.killed if item.killed_before_learning)
+    if early:
+        counts[-1] += f" ({early} before learning anything)"
+    items = [*learned.validated, *learned.invalidated, *learned.killed]
+    heading = f"🎓 *Learned since the last digest*: {' · '.join(counts)}"
+    return section(listing(heading, [_learned_line(item, titles) for item in items], more=MORE_ALL))
+
+
+def _time_to_feedback(report: FlowReport) -> Block:
+    window = window_words(report.window)
+    if report.ttf_median is None:
+        headline = f"no feedback in the last {window}"
+    else:
+        headline = (
+            f"median {in_days(report.ttf_median)} over the last {window} ({report.ttf_count} bets)"
+        )
+        trend = trend_text(report)
+        if trend:
+            headline += f" {trend}"
+    lines = [f"⏱️ *Time to feedback*: {headline}", f"🎯 {sle_text(report.sle)}"]
+    return section("\n".join(lines))
+
+
+def wip_text(report: FlowReport, wip_limit: int | None) -> str:
+    """ "🛠️ WIP 6/5 ⚠️ over the limit · 🚀 awaiting feedback 3/5"; plain counts without a limit."""
+
+    def against(count: int) -> str:
+        if wip_limit is None:
+            return str(count)
+        if count > wip_limit:
+            return f"{count}/{wip_limit} ⚠️ over the limit"
+        if count == wip_limit:
+            return f"{count}/{wip_limit} at the limit"
+        return f"{count}/{wip_limit}"
+
+    text = f"🛠️ *WIP* {against(report.wip)} · 🚀 *awaiting feedback* {against(len(report.awaiting))}"
+    if wip_limit is None:
+        text += " · no WIP limit set (`/hypothesis settings wip 5`)"
+    return text
+
+
+def _no_signal(no_signal: Sequence[int], titles: Mapping[int, str]) -> Block | None:
+    if not no_signal:
+        return None
+    lines = [f"• {bet_label(number, titles)}" for number in no_signal]
+    example = f"`/hypothesis signal {format_key(no_signal[0])} {escape('<text>')}`"
+    heading = f"📏 *Bets without a signal* ({len(no_signal)}): how will we know? {example}"
+    return section(listing(heading, lines, more=MORE_ALL, max_lines=MAX_NO_SIGNAL_LINES))
+
+
+def weekly_section(report: FlowReport) -> list[Block]:
+    """The week's figures for the digest (the digest job decides on which day): time to
+    feedback percentiles and the SLE, then learning, kills, cycle and lead time."""
+    window = window_words(report.window)
+    percentiles = "—"
+    if report.ttf_median is not None and report.ttf_p85 is not None:
+        percentiles = f"median {in_days(report.ttf_median)} · p85 {in_days(report.ttf_p85)}"
+    blocks = [
+        section(f"📅 *The last {window}*"),
+        fields(
+            ("Feedback samples", str(report.ttf_count)),
+            ("Time to feedback", percentiles),
+        ),
+        learning_fields(report),
+    ]
+    met = sle_met_text(report)
+    if met:
+        blocks.append(context(met))
+    return blocks
+
+
+def _has_figures(report: FlowReport) -> bool:
+    return bool(report.ttf_count or report.learned or report.killed)
+
+
+# --------------------------------------------------------------------------- the digest
+
+
+def digest_blocks(
+    report: FlowReport,
+    *,
+    channel_name: str | None,
+    learned: LearnedSince,
+    titles: Mapping[int, str],
+    owners: Mapping[int, str],
+    wip_limit: int | None,
+    no_signal: Sequence[int],
+    now: datetime,
+    tz: ZoneInfo,
+    weekly: FlowReport | None = None,
+) -> list[Block] | None:
+    """The digest's blocks, or None when there is nothing to say: no bet awaiting feedback,
+    nothing learned since the last digest, no WIP, no bet without a signal (and, when
+    `weekly` is given, no figures for the week either).
+
+    `weekly`, when given, adds `weekly_section(weekly)` before the footer.
+    """
+    quiet = not report.awaiting and learned.is_empty and report.wip == 0 and not no_signal
+    if quiet and (weekly is None or not _has_figures(weekly)):
+        return None
+    where = f" · #{escape(channel_name)}" if channel_name else ""
+    blocks: list[Block] = [header(f"📋 Hypobot digest{where} · {calendar_day(now, tz)}")]
+    lists = [
+        _overdue(report, titles, owners),
+        _awaiting(report, titles),
+        _learned(learned, titles),
+    ]
+    blocks += [block for block in lists if block is not None]
+    blocks += [divider(), _time_to_feedback(report), section(wip_text(report, wip_limit))]
+    missing = _no_signal(no_signal, titles)
+    if missing is not None:
+        blocks.append(missing)
+    if weekly is not None:
+        blocks += [divider(), *weekly_section(weekly)]
+    blocks.append(
+        context("`/hypothesis report` for the full figures · `/hypothesis list overdue` to chase")
+    )
+    return cap_blocks(blocks, more=f"and {{n}} more — {MORE_OVERDUE}")
+
+
+def digest_text(
+    report: FlowReport,
+    *,
+    channel_name: str | None,
+    learned: LearnedSince,
+    wip_limit: int | None,
+    no_signal: Sequence[int],
+) -> str:
+    """The notification text: `Hypobot digest for #growth: 2 overdue for evidence, …`."""
+    where = f" for #{escape(channel_name)}" if channel_name else ""
+    leading = sum(1 for item in report.awaiting if item.leads)
+    parts = []
+    if leading:
+        parts.append(f"{leading} overdue for evidence")
+    parts.append(f"{len(report.awaiting)} awaiting feedback")
+    if not learned.is_empty:
+        parts.append(f"{learned.count} learned since the last digest")
+    wip = f"WIP {report.wip}" if wip_limit is None else f"WIP {report.wip}/{wip_limit}"
+    if wip_limit is not None and report.wip > wip_limit:
+        wip += " (over the limit)"
+    parts.append(wip)
+    if no_signal:
+        parts.append(f"{len(no_signal)} without a signal")
+    return truncate(f"Hypobot digest{where}: {', '.join(parts)}", MAX_FALLBACK_TEXT)

@@ -1,0 +1,106 @@
+"""The daily digest: one per channel per local digest day, at the channel's time, posted
+once even with several replicas, and caught up after downtime only within the grace."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bets.hours import due_digest
+from bets.lifecycle import OPEN_STATES, State
+from bets.metrics import flow_report, learned_since
+from bot.blocks.digest import digest_blocks, digest_text
+from jobs.flow import digest_days, digest_time, facts_of, zone
+from storage import channels as store
+from storage import claims
+from storage.models import Bet, Channel
+
+log = logging.getLogger("hypobot.digests")
+
+LEASE = timedelta(minutes=5)
+WINDOW = timedelta(days=30)
+
+
+@dataclass
+class DigestReport:
+    posted: list[str] = field(default_factory=list)  # "team/channel/date"
+    quiet: int = 0
+
+
+async def run(now: datetime, *, owner: str) -> DigestReport:
+    report = DigestReport()
+    for channel in await store.tracked_channels(digest_only=True):
+        day = due_digest(
+            now,
+            tz=zone(channel),
+            at=digest_time(channel),
+            days=digest_days(channel),
+            last_period=date.fromisoformat(channel.last_digest_on)
+            if channel.last_digest_on
+            else None,
+            grace=timedelta(seconds=channel.grace_s),
+        )
+        if day is None:
+            continue
+        held = await claims.claim(
+            "digest",
+            f"channel:{channel.team_id}:{channel.channel_id}",
+            day.isoformat(),
+            team_id=channel.team_id,
+            owner=owner,
+            now=now,
+            lease=LEASE,
+        )
+        if held is None:
+            continue
+        payload = await digest_payload(channel, now)
+        await store.record_digest(channel, held, day=day, now=now, payload=payload)
+        if payload is None:
+            report.quiet += 1
+        else:
+            report.posted.append(f"{channel.team_id}/{channel.channel_id}/{day}")
+            log.info("digest.queued", extra={"team_id": channel.team_id, "day": str(day)})
+    return report
+
+
+async def digest_payload(channel: Channel, now: datetime) -> dict[str, Any] | None:
+    """The digest message for `channel` at `now`, or None when it has nothing to say.
+
+    Its database work is one query whatever the number of bets in the channel.
+    """
+    bets = await store.bets_for_metrics(channel.team_id, channel.channel_id, now=now)
+    facts = [facts_of(bet) for bet in bets]
+    report = flow_report(
+        facts, now=now, window=WINDOW, default_sle=timedelta(seconds=channel.sle_default_s)
+    )
+    learned = learned_since(facts, channel.last_digest_at, now)
+    no_signal = [bet.number for bet in bets if _open(bet) and not bet.signal.strip()]
+    weekly = (
+        flow_report(facts, now=now, window=timedelta(days=7))
+        if now.astimezone(zone(channel)).weekday() == 0
+        else None
+    )
+    kwargs: dict[str, Any] = {
+        "channel_name": None,
+        "learned": learned,
+        "wip_limit": channel.wip_limit,
+        "no_signal": no_signal,
+    }
+    blocks = digest_blocks(
+        report,
+        titles={bet.number: bet.title for bet in bets},
+        owners={bet.number: bet.owner_id for bet in bets},
+        now=now,
+        tz=zone(channel),
+        weekly=weekly,
+        **kwargs,
+    )
+    if blocks is None:
+        return None
+    return {"text": digest_text(report, **kwargs), "blocks": blocks}
+
+
+def _open(bet: Bet) -> bool:
+    return State(bet.state) in OPEN_STATES

@@ -1,0 +1,100 @@
+"""Channels Hypobot tracks: their settings, and what their digest needs of the database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from bets.lifecycle import OPEN_STATES
+from storage import claims
+from storage.bets import ensure_channel
+from storage.models import Bet, Channel, Event, Outbox
+
+# How far back a digest or report looks for closed bets (two 90-day SLE windows).
+METRICS_HORIZON = timedelta(days=180)
+
+
+async def tracked_channels(*, digest_only: bool = False) -> list[Channel]:
+    query = Channel.all()
+    if digest_only:
+        query = query.filter(digest_enabled=True)
+    return await query.order_by("team_id", "channel_id")
+
+
+async def apply_settings(
+    team_id: str,
+    channel_id: str,
+    changes: Mapping[str, Any],
+    *,
+    actor_id: str,
+    now: datetime,
+    default_timezone: str,
+) -> Channel:
+    """Change a channel's settings and write the change as an event, together."""
+    await ensure_channel(team_id, channel_id, now=now, timezone=default_timezone)
+    async with in_transaction():
+        channel = (
+            await Channel.filter(team_id=team_id, channel_id=channel_id).select_for_update().first()
+        )
+        assert channel is not None
+        before = {name: getattr(channel, name) for name in changes}
+        for name, value in changes.items():
+            setattr(channel, name, value)
+        await channel.save()
+        await Event.create(
+            team_id=team_id,
+            bet_id=None,
+            channel_id=channel_id,
+            actor_id=actor_id,
+            at=now,
+            kind="settings",
+            data={"before": before, "after": dict(changes)},
+        )
+    return channel
+
+
+async def bets_for_metrics(team_id: str, channel_id: str, *, now: datetime) -> list[Bet]:
+    """Open bets and bets closed within the metrics horizon: one query, however many bets."""
+    return (
+        await Bet.filter(team_id=team_id, channel_id=channel_id)
+        .filter(Q(state__in=list(OPEN_STATES)) | Q(closed_at__gte=now - METRICS_HORIZON))
+        .order_by("number")
+    )
+
+
+async def record_digest(
+    channel: Channel,
+    held: claims.Held,
+    *,
+    day: date,
+    now: datetime,
+    payload: dict[str, Any] | None,
+) -> Outbox | None:
+    """Settle a channel's digest for `day`: queue it (or note there was nothing to say),
+    mark the claim done and remember the day, all at once."""
+    async with in_transaction():
+        await claims.complete(
+            held,
+            now=now,
+            status="done" if payload else "skipped",
+            note="" if payload else "nothing to say",
+        )
+        row = None
+        if payload is not None:
+            row = await Outbox.create(
+                team_id=channel.team_id,
+                channel_id=channel.channel_id,
+                kind="digest",
+                payload=payload,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        await Channel.filter(id=channel.id).update(
+            last_digest_on=day.isoformat(),
+            last_digest_at=now if payload else channel.last_digest_at,
+        )
+    return row

@@ -1,0 +1,74 @@
+"""Claims: each scheduled run (job, scope, period) is owned by exactly one replica.
+
+A run is claimed by inserting its unique row before any side effect. The claim carries a
+lease; a replica that dies mid-run stops mattering when the lease lapses, and the next
+replica to try takes the row over. The run's effects and its "done" are written in one
+transaction with `complete()`, which refuses if the claim was taken over meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from storage.models import Claim
+
+
+@dataclass(frozen=True)
+class Held:
+    """A claim this replica holds."""
+
+    id: int
+    owner: str
+    lease_until: datetime
+
+
+class LostClaim(Exception):
+    """The lease lapsed and another replica took the run over: roll this one back."""
+
+
+async def claim(
+    job: str, scope: str, period: str, *, team_id: str, owner: str, now: datetime, lease: timedelta
+) -> Held | None:
+    """Take the run, or None when it is done or another replica holds a live lease."""
+    until = now + lease
+    try:
+        row = await Claim.create(
+            team_id=team_id,
+            job=job,
+            scope=scope,
+            period=period,
+            owner=owner,
+            lease_until=until,
+            status="running",
+            created_at=now,
+        )
+        return Held(row.id, owner, until)
+    except IntegrityError:
+        pass
+    existing = await Claim.get_or_none(job=job, scope=scope, period=period)
+    if existing is None or existing.status != "running" or existing.lease_until > now:
+        return None
+    taken = await Claim.filter(
+        id=existing.id, status="running", owner=existing.owner, lease_until=existing.lease_until
+    ).update(owner=owner, lease_until=until)
+    return Held(existing.id, owner, until) if taken else None
+
+
+async def complete(held: Held, *, now: datetime, status: str = "done", note: str = "") -> None:
+    """Mark the run finished; call inside the transaction that writes the run's effects."""
+    done = await Claim.filter(id=held.id, owner=held.owner, status="running").update(
+        status=status, done_at=now, note=note[:500]
+    )
+    if not done:
+        raise LostClaim(f"claim {held.id} was taken over")
+
+
+async def recent(limit: int = 20) -> list[Claim]:
+    return await Claim.all().order_by("-id").limit(limit)
+
+
+async def running(now: datetime) -> list[Claim]:
+    return await Claim.filter(status="running").order_by("id")
