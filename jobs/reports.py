@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bets.durations import format_duration
 from bets.metrics import flow_report, forecast_feedback, recent_ttfs
-from bot.blocks.report import report_blocks, report_text
+from bot.blocks.report import report_blocks, report_text, window_words
 from jobs.charts import ttf_chart
 from jobs.flow import facts_of, zone
 from storage import channels as store
@@ -34,7 +33,7 @@ async def build_report(channel: Channel, *, window: timedelta, now: datetime) ->
         for item in report.awaiting
         if (moment := forecast_feedback(item.shipped_at, sample, now=now)) is not None
     }
-    label = f"last {format_duration(window)}"
+    label = f"last {window_words(window)}"
     tz = zone(channel)
     titles = {bet.number: bet.title for bet in bets}
     blocks = report_blocks(

@@ -67,4 +67,3 @@ def action_ids(blocks: list[dict[str, Any]] | None) -> list[str]:
         if block.get("type") == "actions"
         for element in block["elements"]
     ]
-

@@ -157,3 +157,15 @@ async def test_reply_in_thread_resets_the_unanswered_count(hypobot: Hypobot) -> 
 
     await eventually(reply_recorded)
     assert (await Bet.get(id=bet.id)).unanswered_nudges == 0
+
+
+async def test_supports_on_a_nudge_opens_evidence_form_with_supports_chosen(
+    hypobot: Hypobot,
+) -> None:
+    bet = await shipped_bet(hypobot, MONDAY)
+    await run_job(hypobot, "nudges", MONDAY + timedelta(days=3))
+    status, _ = await hypobot.action("nudge_supports", str(bet.id))
+    assert status == 200
+    [opened] = await hypobot.fake.wait_for("views.open")
+    verdict = next(b for b in opened.params["view"]["blocks"] if b.get("block_id") == "verdict")
+    assert verdict["element"]["initial_option"]["value"] == "supports"

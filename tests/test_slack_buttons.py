@@ -107,8 +107,10 @@ async def test_two_concurrent_start_clicks_make_one_move(hypobot: Hypobot) -> No
     await settle(hypobot)
     assert await Event.filter(bet_id=bet.id, kind="start").count() == 1
     replies = sorted(str(call.text) for call in hypobot.fake.calls_to("response_url"))
-    assert "started" in replies[1]
-    assert "Can't start a building bet" in replies[0]
+    assert replies == [
+        "*H-1* started.",
+        "H-1: Can't start a building bet. From building you can: `ship`, `kill`.",
+    ]
 
 
 # --- moves that ask for more: the modals ---------------------------------------------------

@@ -47,7 +47,9 @@ def new_bet_values(**changes: dict[str, Any]) -> Values:
 
 
 def evidence_values(verdict: str | None, text: str | None, link: str | None = None) -> Values:
-    option = {"text": {"type": "plain_text", "text": verdict}, "value": verdict} if verdict else None
+    option = (
+        {"text": {"type": "plain_text", "text": verdict}, "value": verdict} if verdict else None
+    )
     return _state(
         {
             ids.F_VERDICT: {"type": "radio_buttons", "selected_option": option},

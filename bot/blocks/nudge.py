@@ -9,6 +9,7 @@ from bets.durations import format_duration
 from bets.keys import format_key
 from bot.blocks import ids
 from bot.blocks.card import MAX_HYPOTHESIS_SHOWN, headline, shown
+from bot.blocks.report import in_days
 from bot.blocks.text import Block, actions, button, context, section, user
 
 MAX_SIGNAL_SHOWN = 1000
@@ -27,7 +28,7 @@ def nudge_blocks(bet: Any, *, now: datetime, sle: timedelta, number: int) -> lis
         ),
         context(
             f"Nudge {number} · reply in this thread with what you learned, "
-            f"or pick an outcome · SLE {format_duration(sle)}"
+            f"or pick an outcome · SLE {in_days(sle)}"
         ),
         actions(
             button("👍 Supports", ids.NUDGE_SUPPORTS, value),

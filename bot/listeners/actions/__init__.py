@@ -7,6 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.blocks import ids
 from bot.listeners.actions.bet_buttons import bet_button
 from bot.listeners.actions.new_bet import new_bet_button
+from bot.listeners.actions.nudge_buttons import VERDICTS, nudge_button
 from bot.listeners.actions.reply_buttons import reply_button
 from bot.runtime import Runtime
 
@@ -34,3 +35,5 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     for action_id in REPLY_BUTTONS:
         app.action(action_id)(reply_button(runtime))
     app.action(ids.NEW_BET)(new_bet_button(runtime))
+    for action_id in VERDICTS:
+        app.action(action_id)(nudge_button(runtime))

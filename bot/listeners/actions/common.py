@@ -16,4 +16,5 @@ def actor_of(body: dict[str, Any]) -> Actor:
 def row_id(action: dict[str, Any]) -> int | None:
     """The database id a button carries in its value; None when it was tampered with."""
     value = str(action.get("value") or "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    # isdigit() alone also takes "²" (which int() rejects) and "１" (which it reads as 1).
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None

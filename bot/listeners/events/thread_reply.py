@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -33,10 +34,14 @@ def is_human_thread_reply(event: dict[str, Any]) -> bool:
 
 
 def thread_reply(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    async def handle(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def handle(
+        event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
         if not is_human_thread_reply(event):
             return
-        team_id = event.get("team") or body.get("team_id")
+        # The workspace the event was delivered to (Bolt reads it from `authorizations`), not
+        # `event.team`: in a Slack Connect channel that is the author's own organisation.
+        team_id = context.team_id
         try:
             permalink = None
             try:

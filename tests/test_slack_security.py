@@ -1,0 +1,249 @@
+"""What reaches /slack/events from anyone but Slack, or in a shape Slack never sends, changes
+nothing and never breaks the server; the health routes answer; secrets stay out of logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from bot import logs
+from bot.blocks import ids
+from bot.server import MAX_BODY
+from storage.models import Bet, Event, Evidence, Outbox
+from tests.conftest import Hypobot
+from tests.flows import ONE_LINER, posted_bet, settle
+from tests.signing import (
+    FORM,
+    JSON,
+    SIGNING_SECRET,
+    block_action_body,
+    event_body,
+    message_event,
+    sign,
+    slash_command_body,
+)
+
+BOT_TOKEN = "xoxb-test-token"  # what the hypobot fixture runs with
+STALE = 5 * 60 + 30  # seconds: past Slack's five-minute window
+
+
+async def footprint() -> tuple[int, int, int, int]:
+    return (
+        await Bet.all().count(),
+        await Event.all().count(),
+        await Evidence.all().count(),
+        await Outbox.all().count(),
+    )
+
+
+async def still_serving(hypobot: Hypobot) -> bool:
+    """A genuine signed command still gets its answer."""
+    status, body = await hypobot.command("help")
+    return status == 200 and "/hypothesis" in body["text"]
+
+
+# --- requests that are not from Slack --------------------------------------------------------
+
+
+def _forged(body: str) -> dict[str, str]:
+    return sign(body, secret="not-the-signing-secret")
+
+
+def _stale(body: str) -> dict[str, str]:
+    return sign(body, timestamp=int(time.time()) - STALE)
+
+
+def _unsigned(body: str) -> dict[str, str]:
+    return {}
+
+
+def _timestamp_only(body: str) -> dict[str, str]:
+    return {"X-Slack-Request-Timestamp": str(int(time.time()))}
+
+
+def _replayed_with_fresh_timestamp(body: str) -> dict[str, str]:
+    # A captured old signature does not cover a new timestamp.
+    old = sign(body, timestamp=int(time.time()) - STALE)
+    return {**old, "X-Slack-Request-Timestamp": str(int(time.time()))}
+
+
+UNTRUSTED = pytest.mark.parametrize(
+    "headers",
+    [_forged, _stale, _unsigned, _timestamp_only, _replayed_with_fresh_timestamp],
+    ids=["forged", "stale", "missing", "timestamp-only", "replayed"],
+)
+
+
+@UNTRUSTED
+async def test_unverified_command_gets_401_and_creates_nothing(
+    hypobot: Hypobot, headers: Any
+) -> None:
+    body = slash_command_body(f"new {ONE_LINER}", response_url=hypobot.fake.response_url("x"))
+    status, _ = await hypobot.slack.post_raw(body, FORM, headers(body))
+    await settle(hypobot)
+    assert status == 401
+    assert await footprint() == (0, 0, 0, 0)
+    assert hypobot.fake.calls == []
+
+
+@UNTRUSTED
+async def test_unverified_button_gets_401_and_moves_nothing(hypobot: Hypobot, headers: Any) -> None:
+    bet = await posted_bet(hypobot, "proposed")
+    before = await footprint()
+    body = block_action_body(ids.START, str(bet.id), message_ts=bet.card_ts)
+    status, _ = await hypobot.slack.post_raw(body, FORM, headers(body))
+    await settle(hypobot)
+    assert status == 401
+    assert (await Bet.get(id=bet.id)).state == "proposed"
+    assert await footprint() == before
+    assert hypobot.fake.calls == []
+
+
+@UNTRUSTED
+async def test_unverified_thread_reply_gets_401_and_records_nothing(
+    hypobot: Hypobot, headers: Any
+) -> None:
+    bet = await posted_bet(hypobot, "shipped")
+    before = await footprint()
+    reply = message_event("it worked", ts="1793000000.000200", thread_ts=bet.card_ts)
+    body = event_body(reply)
+    status, _ = await hypobot.slack.post_raw(body, JSON, headers(body))
+    await settle(hypobot)
+    assert status == 401
+    assert await footprint() == before
+    assert hypobot.fake.calls == []
+
+
+# --- bodies Slack would never send -------------------------------------------------------------
+
+
+def _signed(body: str | bytes) -> dict[str, str]:
+    return sign(body)
+
+
+MALFORMED: list[tuple[str, str | bytes, str]] = [
+    ("payload-not-json", urlencode({"payload": "{not json"}), FORM),
+    ("payload-a-list", urlencode({"payload": "[1, 2]"}), FORM),
+    ("payload-empty-object", urlencode({"payload": "{}"}), FORM),
+    ("action-without-user", urlencode({"payload": json.dumps({"type": "block_actions"})}), FORM),
+    (
+        "action-without-actions",
+        urlencode(
+            {
+                "payload": json.dumps(
+                    {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"}}
+                )
+            }
+        ),
+        FORM,
+    ),
+    ("view-without-view", urlencode({"payload": json.dumps({"type": "view_submission"})}), FORM),
+    ("json-not-json", "{not json", JSON),
+    ("json-a-string", '"hello"', JSON),
+    ("event-without-event", json.dumps({"type": "event_callback", "team_id": "T1"}), JSON),
+    ("command-without-fields", urlencode({"command": "/hypothesis"}), FORM),
+    ("empty", "", FORM),
+    ("not-utf8", b"payload=\xff\xfe\xfd", FORM),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(body, content_type) for _, body, content_type in MALFORMED],
+    ids=[name for name, _, _ in MALFORMED],
+)
+async def test_malformed_signed_body_gets_a_4xx_and_the_server_keeps_serving(
+    hypobot: Hypobot, body: str | bytes, content_type: str
+) -> None:
+    status, text = await hypobot.slack.post_raw(body, content_type, _signed(body))
+    await settle(hypobot)
+    assert 400 <= status < 500, (status, text)
+    assert "Traceback" not in text
+    assert await footprint() == (0, 0, 0, 0)
+    assert await still_serving(hypobot)
+
+
+async def test_body_over_the_size_limit_gets_413_and_the_server_keeps_serving(
+    hypobot: Hypobot,
+) -> None:
+    body = urlencode({"payload": json.dumps({"text": "x" * MAX_BODY})})
+    status, _ = await hypobot.slack.post_raw(body, FORM, _signed(body))
+    assert status == 413
+    assert await still_serving(hypobot)
+
+
+async def test_chunked_body_over_the_size_limit_gets_413(hypobot: Hypobot) -> None:
+    chunk = b"x" * 65536
+
+    async def stream() -> AsyncIterator[bytes]:
+        for _ in range(MAX_BODY // len(chunk) + 2):
+            yield chunk
+
+    headers = {"Content-Type": FORM, **_signed(b"")}
+    async with hypobot.slack.session.post(hypobot.slack.url, data=stream(), headers=headers) as r:
+        assert r.status == 413
+    assert await still_serving(hypobot)
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+async def test_health_routes_answer_200(hypobot: Hypobot, path: str) -> None:
+    async with hypobot.slack.session.get(hypobot.url + path) as response:
+        assert response.status == 200
+        assert (await response.json())["ok"] is True
+
+
+# --- secrets never reach the logs --------------------------------------------------------------
+
+
+@pytest.fixture
+def app_logs() -> Iterator[io.StringIO]:
+    """Logging as `hypobot serve` installs it (bot.logs.configure at DEBUG, with the secrets
+    to scrub), writing to a buffer the test reads; the previous set-up comes back after."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    quiet = {name: logging.getLogger(name).level for name in ("tortoise", "aiosqlite")}
+    logs.configure("DEBUG", "json", [BOT_TOKEN, SIGNING_SECRET])
+    [handler] = root.handlers
+    buffer = io.StringIO()
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+        for name, level in quiet.items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def test_secrets_never_reach_the_logs(
+    app_logs: io.StringIO, caplog: pytest.LogCaptureFixture, hypobot: Hypobot
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await hypobot.command(f"new {ONE_LINER}")
+    await hypobot.deliver()
+    bet = await Bet.get(team_id="T1", number=1)
+    await hypobot.action(ids.START, str(bet.id), channel_id="C1", message_ts=bet.card_ts)
+    reply = message_event("it worked", ts="1793000000.000200", thread_ts=bet.card_ts)
+    await hypobot.slack.event(reply)
+    body = slash_command_body("help")
+    await hypobot.slack.post_raw(body, FORM, sign(body, secret="forged"))
+    await settle(hypobot)
+    written = app_logs.getvalue()
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    formatted = [caplog.handler.format(record) for record in records]
+    assert "slack_sdk" in written and "Sending a request" in written  # DEBUG really was on
+    assert len(records) > 10
+    for text in (written, *formatted):
+        assert BOT_TOKEN not in text
+        assert SIGNING_SECRET not in text
