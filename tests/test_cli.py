@@ -1,0 +1,141 @@
+"""The `hypobot` command as a person runs it: start-up checks, serve, migrate, export, jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from storage.models import Event
+from tests.conftest import Hypobot
+from tests.jobs_support import ONE_LINER
+
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+
+
+def hypobot_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**CLEAN_ENV, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_without_bot_token_stops_with_one_line_naming_it(tmp_path: Path) -> None:
+    result = hypobot_cli("serve", env={"SLACK_SIGNING_SECRET": "s3cret-value"}, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "hypobot: SLACK_BOT_TOKEN is not set; set it, for example "
+        "SLACK_BOT_TOKEN=xoxb-1234-5678-abcd"
+    )
+
+
+def test_malformed_port_stops_start_up_with_an_example(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "x" * 10, "PORT": "http"}
+    result = hypobot_cli("serve", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "PORT is malformed" in result.stderr and "PORT=3000" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_job_exits_2_with_the_list(tmp_path: Path) -> None:
+    result = hypobot_cli("jobs", "run", "reports", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nudges, digests, outbox" in result.stderr
+
+
+def test_migrate_creates_the_sqlite_file_in_the_working_directory(tmp_path: Path) -> None:
+    result = hypobot_cli("migrate", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "hypobot.sqlite3").exists()
+    assert hypobot_cli("migrate", cwd=tmp_path).returncode == 0  # idempotent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_serve_migrates_and_answers_health_and_readiness(tmp_path: Path, fake_slack) -> None:
+    port = _free_port()
+    env = {
+        **CLEAN_ENV,
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "SLACK_API_URL": fake_slack.base_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "HYPOBOT_SCHEDULER": "off",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        assert response.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("hypobot serve did not start within 10 s")
+            async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
+                assert response.status == 200
+            async with session.post(
+                f"http://127.0.0.1:{port}/slack/events", data="x=1"
+            ) as response:
+                assert response.status == 401
+    finally:
+        process.terminate()
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 0, stderr.decode()
+    assert (tmp_path / "hypobot.sqlite3").exists()
+    assert b"xoxb-test-token" not in stderr and b"test-signing-secret" not in stderr
+
+
+async def test_export_prints_bets_with_evidence_and_events(hypobot: Hypobot) -> None:
+    await hypobot.command(f"new {ONE_LINER}", team_id="TA")
+    await hypobot.command("ship H-1", team_id="TA")
+    await hypobot.command("evidence H-1 + 12 admins used it", team_id="TA")
+    await hypobot.command(f"new {ONE_LINER}", team_id="TB")
+    env = {"DATABASE_URL": hypobot.database}
+    result = await asyncio.to_thread(hypobot_cli, "export", "--team", "TA", env=env)
+    assert result.returncode == 0, result.stderr
+    [bet] = json.loads(result.stdout)
+    assert (bet["key"], bet["state"], bet["signal"]) == (
+        "H-1",
+        "shipped",
+        "export tickets drop 30%",
+    )
+    assert [(e["verdict"], e["text"]) for e in bet["evidence"]] == [
+        ("supports", "12 admins used it")
+    ]
+    assert [e["kind"] for e in bet["events"]] == ["created", "ship", "evidence"]
+    assert bet["shipped_at"] and bet["hypothesis"].startswith("We believe")
+    result = await asyncio.to_thread(hypobot_cli, "export", "--format", "csv", env=env)
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert sorted(row["team_id"] for row in rows) == ["TA", "TB"]
+    assert await Event.filter(team_id="TA").count() == 3
