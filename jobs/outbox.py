@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,9 @@ PERMANENT = frozenset(
     }
 )
 METADATA_TYPE = "hypobot_outbox"
+BATCH = 200  # rows claimed at a time
+MOST_PER_PASS = 5000  # rows one pass may take; the next pass takes the rest
+CHANNELS_AT_ONCE = 32  # channels sent to in parallel (each channel stays in order)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -89,42 +93,81 @@ class Courier:
             await asyncio.gather(self._kick, return_exceptions=True)
 
     async def deliver(
-        self, *, now: datetime | None = None, ids: Sequence[int] | None = None, limit: int = 200
+        self,
+        *,
+        now: datetime | None = None,
+        ids: Sequence[int] | None = None,
+        batch: int = BATCH,
+        most: int = MOST_PER_PASS,
     ) -> DeliveryReport:
+        """Send what is due, a batch at a time: channels in parallel, each channel's rows in
+        order. Slack rate-limits per channel, so a 429 holds back only that channel."""
         report = DeliveryReport()
         moment = now or self.clock()
-        rows = await store.claim_due(now=moment, lease=LEASE, limit=limit, ids=ids)
-        for row in rows:
-            await self._deliver_one(row, moment, report)
+        taken = 0
+        while taken < most:
+            rows = await store.claim_due(now=moment, lease=LEASE, limit=batch, ids=ids)
+            if not rows:
+                break
+            taken += len(rows)
+            by_channel: dict[tuple[str, str], list[Outbox]] = defaultdict(list)
+            for row in rows:
+                by_channel[(row.team_id, row.channel_id)].append(row)
+            gate = asyncio.Semaphore(CHANNELS_AT_ONCE)
+            await asyncio.gather(
+                *(
+                    self._deliver_channel(queue, moment, report, gate)
+                    for queue in by_channel.values()
+                )
+            )
+            if len(rows) < batch or ids is not None:
+                break
         return report
 
-    async def _deliver_one(self, row: Outbox, now: datetime, report: DeliveryReport) -> None:
+    async def _deliver_channel(
+        self, rows: list[Outbox], now: datetime, report: DeliveryReport, gate: asyncio.Semaphore
+    ) -> None:
+        async with gate:
+            for index, row in enumerate(rows):
+                limited_until = await self._deliver_one(row, now, report)
+                if limited_until is not None:
+                    for later in rows[index + 1 :]:
+                        await store.mark_retry(
+                            later, at=limited_until, error="ratelimited", count_attempt=False
+                        )
+                        report.retried += 1
+                    return
+
+    async def _deliver_one(
+        self, row: Outbox, now: datetime, report: DeliveryReport
+    ) -> datetime | None:
+        """Send one row; the moment Slack asked us to wait until, when it rate-limited us."""
         if row.kind == "card" and await store.older_unsent_card(row):
             await store.mark_retry(
                 row, at=now + timedelta(seconds=1), error=row.last_error, count_attempt=False
             )
             report.deferred += 1
-            return
+            return None
         client = await self.clients.for_team(row.team_id)
         if client is None:
             await store.mark_failed(row, now=now, error="no_installation: workspace not installed")
             report.failed += 1
-            return
+            return None
         try:
             ts = await self._send_joining(client, row, now)
         except SlackApiError as error:
-            await self._on_api_error(row, error, now, report)
-            return
+            return await self._on_api_error(row, error, now, report)
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             await self._retry_or_fail(
                 row, now, f"uncertain: network {type(error).__name__}", report
             )
-            return
+            return None
         await store.mark_sent(row, now=now, message_ts=ts)
         report.sent += 1
         log.info(
             "outbox.sent", extra={"outbox_id": row.id, "kind": row.kind, "team_id": row.team_id}
         )
+        return None
 
     async def _send_joining(self, client: AsyncWebClient, row: Outbox, now: datetime) -> str | None:
         """Send; if Hypobot is not in a public channel yet, join it (to hear thread replies)
@@ -187,19 +230,16 @@ class Courier:
 
     async def _on_api_error(
         self, row: Outbox, error: SlackApiError, now: datetime, report: DeliveryReport
-    ) -> None:
+    ) -> datetime | None:
         status = error.response.status_code
         code = str(error.response.get("error") or f"http_{status}")
         if status == 429:
             retry_after = int(error.response.headers.get("Retry-After", 1) or 1)
-            await store.mark_retry(
-                row,
-                at=now + timedelta(seconds=retry_after),
-                error="ratelimited",
-                count_attempt=False,
-            )
+            until = now + timedelta(seconds=retry_after)
+            await store.mark_retry(row, at=until, error="ratelimited", count_attempt=False)
             report.retried += 1
-        elif status >= 500:
+            return until
+        if status >= 500:
             await self._retry_or_fail(row, now, f"server error {status}", report)
         else:
             await store.mark_failed(row, now=now, error=code)
@@ -209,6 +249,7 @@ class Courier:
                 "outbox.failed",
                 extra={"outbox_id": row.id, "error": code, "permanent": code in PERMANENT},
             )
+        return None
 
     async def _retry_or_fail(
         self, row: Outbox, now: datetime, error: str, report: DeliveryReport
