@@ -21,6 +21,7 @@ log = logging.getLogger("hypobot.digests")
 
 LEASE = timedelta(minutes=5)
 WINDOW = timedelta(days=30)
+WEEK = timedelta(days=7)
 
 
 @dataclass
@@ -72,16 +73,13 @@ async def digest_payload(channel: Channel, now: datetime) -> dict[str, Any] | No
     """
     bets = await store.bets_for_metrics(channel.team_id, channel.channel_id, now=now)
     facts = [facts_of(bet) for bet in bets]
-    report = flow_report(
-        facts, now=now, window=WINDOW, default_sle=timedelta(seconds=channel.sle_default_s)
-    )
+    default_sle = timedelta(seconds=channel.sle_default_s)
+    report = flow_report(facts, now=now, window=WINDOW, default_sle=default_sle)
     learned = learned_since(facts, channel.last_digest_at, now)
     no_signal = [bet.number for bet in bets if _open(bet) and not bet.signal.strip()]
-    weekly = (
-        flow_report(facts, now=now, window=timedelta(days=7))
-        if now.astimezone(zone(channel)).weekday() == 0
-        else None
-    )
+    # Mondays' digest carries the week's figures too.
+    monday = now.astimezone(zone(channel)).weekday() == 0
+    weekly = flow_report(facts, now=now, window=WEEK, default_sle=default_sle) if monday else None
     kwargs: dict[str, Any] = {
         "channel_name": None,
         "learned": learned,
