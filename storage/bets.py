@@ -11,8 +11,10 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
+from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
+from bets.keys import parse_key
 from bets.lifecycle import (
     FINAL_STATES,
     OPEN_STATES,
@@ -127,6 +129,37 @@ async def list_bets(
     return await query.order_by(order, "number").limit(limit)
 
 
+async def search_open_bets(team_id: str, query: str, *, limit: int = 100) -> list[Bet]:
+    """Open bets for a type-ahead: `H-12`/`12` by number, else every word in the title
+    (case-insensitive); the newest first, the number match ahead of the rest."""
+    words = query.split()
+    found: list[Bet] = []
+    number = parse_key(query) if query.strip() else None
+    if number is not None:
+        found = await Bet.filter(team_id=team_id, number=number, state__in=list(OPEN_STATES))
+    titled = Bet.filter(team_id=team_id, state__in=list(OPEN_STATES))
+    for word in words:
+        titled = titled.filter(title__icontains=word)
+    found += await titled.exclude(id__in=[bet.id for bet in found]).order_by("-number").limit(
+        limit - len(found)
+    )
+    return found
+
+
+async def channels_of(team_id: str, user_id: str, *, limit: int = 5) -> list[str]:
+    """The channels where `user_id` owns or created a bet, most recent bet first."""
+    rows = (
+        await Bet.filter(team_id=team_id)
+        .filter(Q(owner_id=user_id) | Q(creator_id=user_id))
+        .annotate(latest=Max("created_at"))
+        .group_by("channel_id")
+        .order_by("-latest", "channel_id")
+        .limit(limit)
+        .values_list("channel_id", flat=True)
+    )
+    return [str(channel_id) for channel_id in rows]
+
+
 async def evidence_of(team_id: str, bet_id: int) -> list[Evidence]:
     return await Evidence.filter(team_id=team_id, bet_id=bet_id).order_by("-at", "-id")
 
@@ -192,18 +225,23 @@ async def _event(
     )
 
 
+async def take_bet_numbers(team_id: str, count: int = 1) -> int:
+    """Reserve the next `count` keys of the workspace; returns the first. Call it inside the
+    transaction that writes the bets: the UPDATE takes the workspace row's lock, so concurrent
+    creates queue here, and a rollback gives the numbers back (keys stay unique, gap-free)."""
+    await Workspace.filter(team_id=team_id).update(last_bet_number=F("last_bet_number") + count)
+    workspace = await Workspace.get(team_id=team_id)
+    return workspace.last_bet_number - count + 1
+
+
 async def create_bet(team_id: str, new: NewBet, *, now: datetime, timezone: str) -> Bet:
     """Number the bet H-<n> gap-free and write it, its event and its card in one go."""
     await _create_once(Workspace, team_id=team_id, created_at=now)
     await ensure_channel(team_id, new.channel_id, now=now, timezone=timezone)
     async with in_transaction():
-        # The UPDATE takes the workspace row's lock: concurrent creates queue here, and a
-        # rolled-back create gives its number back, so keys stay unique and gap-free.
-        await Workspace.filter(team_id=team_id).update(last_bet_number=F("last_bet_number") + 1)
-        workspace = await Workspace.get(team_id=team_id)
         bet = await Bet.create(
             team_id=team_id,
-            number=workspace.last_bet_number,
+            number=await take_bet_numbers(team_id),
             channel_id=new.channel_id,
             title=new.title,
             hypothesis=new.hypothesis,
@@ -265,6 +303,23 @@ async def _add_evidence_row(bet: Bet, new: NewEvidence, now: datetime) -> Eviden
         permalink=new.permalink,
     )
     _note_evidence(bet, new.verdict, now)
+    return evidence
+
+
+async def _record_evidence(bet: Bet, new: NewEvidence, now: datetime) -> Evidence:
+    """Evidence on a locked bet: the row, the bet's counters, the event, the card sync."""
+    evidence = await _add_evidence_row(bet, new, now)
+    bet.updated_at = now
+    await bet.save()
+    await _event(
+        bet,
+        team_id=bet.team_id,
+        actor_id=new.author_id,
+        now=now,
+        kind="evidence",
+        data={"evidence_id": evidence.id, "verdict": new.verdict, "source": new.source},
+    )
+    await _card_sync(bet, now).save()
     return evidence
 
 
@@ -340,25 +395,34 @@ async def move_bet(
 async def add_evidence(
     team_id: str, bet_id: int, new: NewEvidence, *, now: datetime
 ) -> Evidence | Refusal:
-    """Record evidence on an open bet."""
+    """Record evidence on an open bet; a Slack message (channel, ts) is evidence only once."""
+    if new.message_ts is not None and (already := await _recorded_message(team_id, new)):
+        return already
+    try:
+        return await _add_evidence(team_id, bet_id, new, now=now)
+    except IntegrityError:  # a concurrent submission of the same message won the unique key
+        return await _recorded_message(team_id, new) or Refusal("That message is already evidence.")
+
+
+async def _recorded_message(team_id: str, new: NewEvidence) -> Refusal | None:
+    found = await Evidence.get_or_none(
+        team_id=team_id, channel_id=new.channel_id, message_ts=new.message_ts
+    ).prefetch_related("bet")
+    if found is None:
+        return None
+    return Refusal(f"That message is already evidence on H-{found.bet.number}.")
+
+
+async def _add_evidence(
+    team_id: str, bet_id: int, new: NewEvidence, *, now: datetime
+) -> Evidence | Refusal:
     async with in_transaction():
         bet = await _locked_bet(team_id, bet_id)
         if bet is None:
             return Refusal("That bet doesn't exist in this workspace.")
         if State(bet.state) in FINAL_STATES:
             return Refusal(f"H-{bet.number} is {bet.state}. " + describe_allowed(State(bet.state)))
-        evidence = await _add_evidence_row(bet, new, now)
-        bet.updated_at = now
-        await bet.save()
-        await _event(
-            bet,
-            team_id=team_id,
-            actor_id=new.author_id,
-            now=now,
-            kind="evidence",
-            data={"evidence_id": evidence.id, "verdict": new.verdict, "source": new.source},
-        )
-        await _card_sync(bet, now).save()
+        evidence = await _record_evidence(bet, new, now)
     return evidence
 
 
@@ -388,17 +452,7 @@ async def record_thread_reply(
             )
             if bet is None or State(bet.state) in FINAL_STATES:
                 return None
-            evidence = await _add_evidence_row(bet, new, now)
-            bet.updated_at = now
-            await bet.save()
-            await _event(
-                bet,
-                team_id=team_id,
-                actor_id=new.author_id,
-                now=now,
-                kind="evidence",
-                data={"evidence_id": evidence.id, "verdict": new.verdict, "source": "thread"},
-            )
+            evidence = await _record_evidence(bet, new, now)
             await Outbox.create(
                 team_id=team_id,
                 channel_id=channel_id,
@@ -409,7 +463,6 @@ async def record_thread_reply(
                 next_attempt_at=now,
                 created_at=now,
             )
-            await _card_sync(bet, now).save()
     except IntegrityError:
         return None  # a concurrent delivery of the same message won the unique key
     return bet, evidence
