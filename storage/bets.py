@@ -478,6 +478,9 @@ async def set_verdict(
             return Refusal("That evidence doesn't exist in this workspace.")
         bet = await _locked_bet(team_id, evidence.bet_id)
         assert bet is not None  # evidence cascades with its bet
+        if State(bet.state) in FINAL_STATES:
+            # A closed bet's history is never rewritten, whatever old buttons are clicked.
+            return Refusal(f"H-{bet.number} is {bet.state}; its evidence can no longer change.")
         before = evidence.verdict
         if before != verdict:
             evidence.verdict = verdict

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from storage.models import Bet
+from storage.models import Bet, Event, Evidence, Outbox
 from tests.conftest import Hypobot
 
 ONE_LINER = (
@@ -67,3 +67,13 @@ def action_ids(blocks: list[dict[str, Any]] | None) -> list[str]:
         if block.get("type") == "actions"
         for element in block["elements"]
     ]
+
+
+async def row_counts() -> tuple[int, int, int, int]:
+    """How many bets, events, pieces of evidence and outbox rows there are, all workspaces."""
+    return (
+        await Bet.all().count(),
+        await Event.all().count(),
+        await Evidence.all().count(),
+        await Outbox.all().count(),
+    )

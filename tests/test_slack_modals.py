@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot.blocks import ids
-from storage.models import Bet, Event, Evidence, Outbox
+from storage.models import Bet, Evidence
 from tests.conftest import Hypobot
-from tests.flows import posted_bet, settle
+from tests.flows import posted_bet, row_counts, settle
 
 Values = dict[str, dict[str, dict[str, Any]]]
 
@@ -87,15 +87,6 @@ async def submit_close(
     )
 
 
-async def written_rows() -> tuple[int, int, int, int]:
-    return (
-        await Bet.all().count(),
-        await Event.all().count(),
-        await Evidence.all().count(),
-        await Outbox.all().count(),
-    )
-
-
 # --- New bet ---------------------------------------------------------------------------------
 
 
@@ -121,6 +112,18 @@ async def test_bare_hypothesis_opens_the_new_bet_modal_with_the_trigger(hypobot:
     assert elements[ids.F_CHANNEL]["initial_conversation"] == "C1"
     assert json.loads(view["private_metadata"]) == {"channel_id": "C1"}
     assert not hypobot.fake.block_errors
+
+
+async def test_bare_hypothesis_says_so_when_slack_will_not_open_the_modal(
+    hypobot: Hypobot,
+) -> None:
+    hypobot.fake.fail["views.open"] = "expired_trigger_id"
+    await hypobot.command("")
+    await settle(hypobot)
+    [answer] = hypobot.fake.calls_to("response_url")
+    assert answer.params["response_type"] == "ephemeral"
+    assert "couldn't open the New bet form" in str(answer.text)
+    assert "/hypothesis new We believe" in str(answer.text)
 
 
 async def test_new_bet_submission_creates_h1_in_the_chosen_channel_for_the_chosen_owner(
@@ -189,7 +192,7 @@ async def test_new_bet_from_app_home_without_a_channel_asks_for_one(hypobot: Hyp
     )
     assert body["response_action"] == "errors"
     assert list(body["errors"]) == [ids.F_CHANNEL]
-    assert await written_rows() == (0, 0, 0, 0)
+    assert await row_counts() == (0, 0, 0, 0)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +215,7 @@ async def test_new_bet_with_a_bad_field_stays_open_naming_that_field_and_writes_
     assert status == 200
     assert body["response_action"] == "errors"
     assert list(body["errors"]) == [field]
-    assert await written_rows() == (0, 0, 0, 0)
+    assert await row_counts() == (0, 0, 0, 0)
     assert not hypobot.fake.calls_to("chat.postEphemeral")
 
 
@@ -252,7 +255,7 @@ async def test_evidence_modal_updates_the_card_with_the_evidence_count(hypobot: 
 
 async def test_evidence_modal_without_words_or_link_stays_open(hypobot: Hypobot) -> None:
     bet = await posted_bet(hypobot, "shipped")
-    before = await written_rows()
+    before = await row_counts()
     _, body = await hypobot.slack.submit_view(
         ids.EVIDENCE_VIEW,
         evidence_values("supports", None),
@@ -260,12 +263,12 @@ async def test_evidence_modal_without_words_or_link_stays_open(hypobot: Hypobot)
     )
     assert body["response_action"] == "errors"
     assert list(body["errors"]) == [ids.F_TEXT]
-    assert await written_rows() == before
+    assert await row_counts() == before
 
 
 async def test_evidence_modal_for_another_workspaces_bet_is_refused(hypobot: Hypobot) -> None:
     bet = await posted_bet(hypobot, "shipped", team_id="TA")
-    before = await written_rows()
+    before = await row_counts()
     _, body = await hypobot.slack.submit_view(
         ids.EVIDENCE_VIEW,
         evidence_values("supports", "looks good to me"),
@@ -275,7 +278,7 @@ async def test_evidence_modal_for_another_workspaces_bet_is_refused(hypobot: Hyp
     )
     assert body["response_action"] == "errors"
     assert "doesn't exist in this workspace" in body["errors"][ids.F_TEXT]
-    assert await written_rows() == before
+    assert await row_counts() == before
 
 
 # --- Closing ---------------------------------------------------------------------------------
@@ -317,24 +320,24 @@ async def test_validate_modal_without_any_evidence_stays_open(hypobot: Hypobot) 
 
 async def test_kill_modal_without_a_reason_stays_open(hypobot: Hypobot) -> None:
     bet = await posted_bet(hypobot, "building")
-    before = await written_rows()
+    before = await row_counts()
     _, body = await submit_close(hypobot, bet, "kill", close_values("kill", None, "nothing"))
     assert body["response_action"] == "errors"
     assert list(body["errors"]) == [ids.F_TEXT]
     assert (await Bet.get(id=bet.id)).state == "building"
-    assert await written_rows() == before
+    assert await row_counts() == before
 
 
 async def test_invalidate_modal_without_what_we_learned_stays_open(hypobot: Hypobot) -> None:
     bet = await posted_bet(hypobot, "shipped")
-    before = await written_rows()
+    before = await row_counts()
     _, body = await submit_close(
         hypobot, bet, "invalidate", close_values("invalidate", "tickets rose", None)
     )
     assert body["response_action"] == "errors"
     assert list(body["errors"]) == [ids.F_LEARNED]
     assert (await Bet.get(id=bet.id)).state == "shipped"
-    assert await written_rows() == before
+    assert await row_counts() == before
 
 
 async def test_invalidate_modal_keeps_what_we_learned_on_the_bet(hypobot: Hypobot) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot.blocks import ids
-from storage.models import Bet, Event, Evidence, Outbox
+from storage.models import Bet, Event, Evidence
 from tests.conftest import Hypobot
 from tests.fakeslack import PERMALINK_ROOT
-from tests.flows import action_ids, posted_bet, settle
+from tests.flows import action_ids, posted_bet, row_counts, settle
 from tests.signing import BOT_ID, message_event
 
 REPLY_TS = "1793000000.000200"
@@ -55,14 +55,6 @@ async def click_under_prompt(
     status, _ = await hypobot.action(action_id, str(evidence.id), **(fields | kw))
     assert status == 200
     await settle(hypobot)
-
-
-async def nothing_recorded() -> bool:
-    return (
-        await Evidence.all().count() == 0
-        and await Event.filter(kind="evidence").count() == 0
-        and await Outbox.filter(kind="reply").count() == 0
-    )
 
 
 # --- a reply becomes evidence ----------------------------------------------------------------
@@ -168,16 +160,18 @@ async def test_messages_that_are_not_human_replies_record_nothing(
     hypobot: Hypobot, changes: dict[str, Any]
 ) -> None:
     bet = await posted_bet(hypobot, "shipped")
+    before = await row_counts()
     event = {key: value for key, value in (reply_to(bet) | changes).items() if value is not None}
     await deliver_event(hypobot, event)
-    assert await nothing_recorded()
+    assert await row_counts() == before
     assert not prompts(hypobot)
 
 
 async def test_reply_in_a_thread_that_is_no_bets_records_nothing(hypobot: Hypobot) -> None:
     bet = await posted_bet(hypobot, "shipped")
+    before = await row_counts()
     await deliver_event(hypobot, reply_to(bet, thread_ts="1790000000.000001"))
-    assert await nothing_recorded()
+    assert await row_counts() == before
     assert not prompts(hypobot)
 
 
@@ -185,8 +179,9 @@ async def test_reply_in_the_same_thread_of_another_workspace_records_nothing(
     hypobot: Hypobot,
 ) -> None:
     bet = await posted_bet(hypobot, "shipped", team_id="TA")
+    before = await row_counts()
     await deliver_event(hypobot, reply_to(bet, team="TB"), team_id="TB")
-    assert await nothing_recorded()
+    assert await row_counts() == before
     assert not prompts(hypobot)
 
 
@@ -194,8 +189,9 @@ async def test_reply_delivered_to_another_workspace_records_nothing_whoever_wrot
     hypobot: Hypobot,
 ) -> None:
     bet = await posted_bet(hypobot, "shipped", team_id="TA")
+    before = await row_counts()
     await deliver_event(hypobot, reply_to(bet, team="TA"), team_id="TB")
-    assert await nothing_recorded()
+    assert await row_counts() == before
 
 
 async def test_reply_in_a_closed_bets_thread_records_nothing(hypobot: Hypobot) -> None:
@@ -237,6 +233,17 @@ async def test_just_a_note_keeps_first_feedback_unset(hypobot: Hypobot) -> None:
     bet, evidence = await recorded_reply(hypobot, "shipped")
     await click_under_prompt(hypobot, ids.VERDICT_NOTE, evidence)
     assert (await Evidence.get(id=evidence.id)).verdict == "inconclusive"
+    assert (await Bet.get(id=bet.id)).first_feedback_at is None
+
+
+async def test_verdict_under_the_prompt_of_a_closed_bet_is_refused(hypobot: Hypobot) -> None:
+    bet, evidence = await recorded_reply(hypobot, "shipped")
+    await hypobot.command("kill H-1 superseded by the API")
+    await click_under_prompt(hypobot, ids.VERDICT_SUPPORTS, evidence)
+    [answer] = hypobot.fake.calls_to("response_url")
+    assert answer.params["replace_original"] is False
+    assert "killed" in str(answer.text)
+    assert (await Evidence.get(id=evidence.id)).verdict == "unknown"
     assert (await Bet.get(id=bet.id)).first_feedback_at is None
 
 
