@@ -5,19 +5,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import listeners
+from bot import listeners, oauth
 from bot.blocks import card as card_blocks
 from bot.runtime import Runtime
 from bot.service import Service
 from bot.settings import Settings
-from bot.slack import SingleWorkspace, SingleWorkspaceAuthorize, SlackClients, web_client
+from bot.slack import (
+    InstalledWorkspaces,
+    SingleWorkspace,
+    SingleWorkspaceAuthorize,
+    SlackClients,
+    web_client,
+)
 from jobs.outbox import Courier
 from storage import bets as bet_store
 from storage.models import Bet
@@ -39,23 +45,70 @@ async def render_card(bet: Bet, now: datetime) -> dict[str, Any]:
 
 
 class WorkspaceAdmins:
-    """Slack workspace admins and owners, per users.info, remembered for five minutes."""
+    """Slack workspace admins and owners, per users.info with the team's own token,
+    remembered for five minutes."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
+    def __init__(self, clients: SlackClients) -> None:
+        self.clients = clients
         self._seen: dict[tuple[str, str], tuple[float, bool]] = {}
 
     async def __call__(self, team_id: str, user_id: str) -> bool:
         cached = self._seen.get((team_id, user_id))
         if cached and time.monotonic() - cached[0] < ADMIN_CACHE_S:
             return cached[1]
+        client = await self.clients.for_team(team_id)
+        if client is None:
+            return False
         try:
-            user = (await self.client.users_info(user=user_id)).get("user") or {}
+            user = (await client.users_info(user=user_id)).get("user") or {}
         except SlackApiError:
             return False
         admin = bool(user.get("is_admin") or user.get("is_owner"))
         self._seen[(team_id, user_id)] = (time.monotonic(), admin)
         return admin
+
+
+@dataclass
+class Edge:
+    """How this process reaches Slack: the Bolt app, and the clients that act for a team."""
+
+    app: AsyncApp
+    team_clients: SlackClients  # interactive calls (users.info): retried in place
+    outbox_clients: SlackClients  # the outbox keeps its own retry schedule
+    authorize: SingleWorkspaceAuthorize | None = None
+
+
+def _one_workspace(settings: Settings, bolt: dict[str, Any]) -> Edge:
+    """SLACK_BOT_TOKEN: one workspace, one token."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    api = web_client(token, settings.slack_api_url)
+    authorize = SingleWorkspaceAuthorize(api, token) if token else None
+    app = AsyncApp(client=api, authorize=authorize.for_bolt() if authorize else None, **bolt)
+    return Edge(
+        app,
+        team_clients=SingleWorkspace(token, settings.slack_api_url, retries=True),
+        outbox_clients=SingleWorkspace(token, settings.slack_api_url),
+        authorize=authorize,
+    )
+
+
+def _any_workspace(settings: Settings, bolt: dict[str, Any], clock: Callable[[], datetime]) -> Edge:
+    """SLACK_CLIENT_ID: installed through /slack/install, each team with its own token."""
+    if settings.slack_bot_token is not None:
+        log.warning("settings.bot_token_ignored", extra={"reason": "SLACK_CLIENT_ID is set"})
+    installed = oauth.installations(settings, clock=clock)
+    app = AsyncApp(
+        client=web_client(None, settings.slack_api_url),
+        authorize=oauth.InstallationAuthorize(installed),
+        oauth_settings=oauth.oauth_settings(settings, installed, clock=clock),
+        user_facing_authorize_error_message=oauth.NOT_INSTALLED,
+        **bolt,
+    )
+    return Edge(
+        app,
+        team_clients=InstalledWorkspaces(installed.bot_token, settings.slack_api_url, retries=True),
+        outbox_clients=InstalledWorkspaces(installed.bot_token, settings.slack_api_url),
+    )
 
 
 def build(
@@ -65,31 +118,27 @@ def build(
     clients: SlackClients | None = None,
 ) -> tuple[AsyncApp, Runtime]:
     """The Bolt app with every listener registered, and the runtime they share."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
-    api = web_client(token, settings.slack_api_url)
-    authorize = SingleWorkspaceAuthorize(api, token) if token else None
-    app = AsyncApp(
-        signing_secret=secret,
-        client=api,
-        authorize=authorize.for_bolt() if authorize else None,
+    bolt: dict[str, Any] = {
+        "signing_secret": secret,
         # Listeners ack first and keep working after the response has gone back to Slack.
-        process_before_response=False,
-        logger=logging.getLogger("hypobot.bolt"),
+        "process_before_response": False,
+        "logger": logging.getLogger("hypobot.bolt"),
+    }
+    edge = (
+        _any_workspace(settings, bolt, clock)
+        if settings.multi_workspace
+        else _one_workspace(settings, bolt)
     )
     service = Service(
         admins=settings.hypobot_admins,
         default_timezone=settings.default_timezone,
-        is_workspace_admin=WorkspaceAdmins(api),
+        is_workspace_admin=WorkspaceAdmins(edge.team_clients),
         clock=clock,
     )
-    courier = Courier(
-        clients or SingleWorkspace(token, settings.slack_api_url),
-        render_card=render_card,
-        clock=clock,
-    )
-    runtime = Runtime(settings=settings, service=service, courier=courier, authorize=authorize)
-    listeners.register(app, runtime)
-    return app, runtime
+    courier = Courier(clients or edge.outbox_clients, render_card=render_card, clock=clock)
+    runtime = Runtime(settings=settings, service=service, courier=courier, authorize=edge.authorize)
+    listeners.register(edge.app, runtime)
+    return edge.app, runtime

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -29,7 +30,13 @@ def _configure_logs(settings: Settings) -> None:
 
     secrets = [
         s.get_secret_value()
-        for s in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
+        for s in (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.slack_client_secret,
+            settings.hypobot_encryption_key,
+        )
         if s is not None
     ]
     logs.configure(settings.log_level, settings.log_format, secrets)
@@ -234,11 +241,25 @@ HANDLERS = {
     "export": cmd_export,
 }
 
+# Modules that add a subcommand: each has `add_parser(subparsers)` that registers it and
+# `run(args) -> int` that carries it out.
+EXTRA_COMMANDS: tuple[str, ...] = ("bot.purge", "bot.csv_import", "bot.console")
+
+
+def _extras() -> dict[str, Any]:
+    return {name: importlib.import_module(name) for name in EXTRA_COMMANDS}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    extras = _extras()
+    sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
+    owners = {module.add_parser(sub).prog.split()[-1]: module for module in extras.values()}
+    args = root.parse_args(argv)
     if args.command == "jobs":
         return cmd_jobs_run(args) if args.jobs_command == "run" else cmd_jobs_status(args)
+    if args.command in owners:
+        return int(owners[args.command].run(args))
     return HANDLERS[args.command](args)
 
 

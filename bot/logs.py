@@ -1,4 +1,5 @@
-"""Structured logs (an event name plus fields) with every Slack secret scrubbed out."""
+"""Structured logs (an event name plus fields) with every Slack secret scrubbed out, and the
+id of the request being handled on every line logged while handling it."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 # Slack tokens and the signing secret must never reach a log line, whoever logs it
 # (our code, Bolt, slack_sdk or aiohttp).
@@ -39,6 +42,30 @@ class Redactor(logging.Filter):
         return True
 
 
+# Fields every record logged in this context carries (request_id, slack_retry_num). asyncio
+# copies the context into tasks created meanwhile, so work a listener does after its ack
+# (Bolt runs it as a task) and deliveries it kicks off carry the same request_id.
+_CONTEXT: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("hypobot_log_context", default=())
+
+
+@contextmanager
+def bound(**fields: str) -> Iterator[None]:
+    """Add `fields` to every record logged in this context (and tasks started in it)."""
+    token = _CONTEXT.set((*_CONTEXT.get(), *fields.items()))
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+class RequestContext(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in reversed(_CONTEXT.get()):  # the innermost binding wins
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _RESERVED}
 
@@ -64,9 +91,16 @@ class TextFormatter(logging.Formatter):
         return line + ("\n" + record.exc_text if record.exc_text else "")
 
 
-def configure(level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = ()) -> None:
-    """Install one stderr handler on the root logger, scrubbing `secrets` and any token."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure(
+    level: str = "INFO",
+    fmt: str = "json",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> None:
+    """Install one handler on the root logger (stderr unless `stream`), stamping the request
+    context and scrubbing `secrets` and any token."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RequestContext())
     handler.addFilter(Redactor(secrets))
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()

@@ -1,4 +1,6 @@
-"""The HTTP side: Bolt's /slack/events with our health routes beside it, run until a signal."""
+"""The HTTP side: Bolt's /slack/events with our health and metrics routes beside it, every
+request observed (request id, access log, metrics), run until a signal, then shut down
+gracefully."""
 
 from __future__ import annotations
 
@@ -6,20 +8,35 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.internals import parse_body
 
+from bot import logs, metrics
 from bot.runtime import Runtime
 from jobs.scheduler import Jobs, replica_id
 from jobs.scheduler import start as start_scheduler
-from storage import db
+from storage import claims, db
 
 log = logging.getLogger("hypobot.server")
+access_log = logging.getLogger("hypobot.access")
 
-SHUTDOWN_GRACE_S = 10.0
+SLACK_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024
+# On SIGTERM: in-flight requests get this long (Slack wants an answer within 3 s anyway) …
+REQUEST_GRACE_S = 5.0
+# … then the work they started after their ack, and a running scheduled pass, get this long.
+# At worst (aiohttp waits twice for a stuck handler) that is 2×5 + 15 = 25 s: inside the 30 s
+# stop timeout docker-compose.yml sets.
+WORK_GRACE_S = 15.0
+# Probes and scrapes that succeed are logged at DEBUG, so they do not drown the rest.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -32,6 +49,70 @@ async def readyz(_: web.Request) -> web.Response:
     return web.json_response({"ok": False, "database": "unreachable"}, status=503)
 
 
+async def metrics_page(_: web.Request) -> web.Response:
+    """Prometheus text format. No Slack signature and no token: serve it on a private network
+    only (the compose file's proxy refuses /metrics from outside)."""
+    await metrics.refresh()
+    return web.Response(body=metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE})
+
+
+async def _kind(request: web.Request) -> str:
+    """What Slack sent, from the body the handler has read (aiohttp keeps it)."""
+    if request.method != "POST" or request.path != SLACK_PATH:
+        return "other"
+    if request.content_length and request.content_length > MAX_BODY:
+        return "other"  # refused unread; do not read it now
+    try:
+        body = await request.read()
+    except (web.HTTPException, OSError, asyncio.IncompleteReadError):
+        return "other"
+    return metrics.request_kind(request.content_type, body)
+
+
+def _retry_num(request: web.Request) -> dict[str, str]:
+    """Slack's X-Slack-Retry-Num (1–3), when it is one: a retried delivery is worth seeing."""
+    retry = request.headers.get("X-Slack-Retry-Num", "")
+    return {"slack_retry_num": retry} if retry.isdigit() and len(retry) <= 3 else {}
+
+
+@web.middleware
+async def observe(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A request id on every log line written while handling the request (and by the work it
+    starts after the ack), one access-log line, and the request and ack-latency metrics.
+    Outermost, so refusals by the middlewares inside are observed too."""
+    started = time.perf_counter()
+    request_id = uuid.uuid4().hex
+    status = 500
+    with logs.bound(request_id=request_id, **_retry_num(request)):
+        try:
+            response = await handler(request)
+            status = response.status
+            response.headers["X-Request-Id"] = request_id
+            return response
+        except web.HTTPException as error:
+            status = error.status
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            kind = await _kind(request)
+            if request.path == SLACK_PATH:
+                metrics.slack_request(kind, status, seconds)
+            quiet = request.path in QUIET_PATHS and status < 400
+            access_log.log(
+                logging.DEBUG if quiet else logging.INFO,
+                "http.request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,  # never the query string: OAuth codes travel there
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "kind": kind,
+                },
+            )
+
+
 @web.middleware
 async def refuse_garbage(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,28 +122,49 @@ async def refuse_garbage(
         if request.content_length and request.content_length > MAX_BODY:
             return web.json_response({"error": "body too large"}, status=413)
         try:
-            (await request.read()).decode("utf-8")
+            body = (await request.read()).decode("utf-8")
         except UnicodeDecodeError:
             return web.json_response({"error": "body is not UTF-8"}, status=400)
+        if request.path == SLACK_PATH and not _parses_like_slack(body, request.content_type):
+            return web.json_response({"error": "body is not a Slack payload"}, status=400)
+        try:
+            return await handler(request)
+        except (ValueError, TypeError, AttributeError, KeyError) as error:
+            # Bolt's parsing and routing (before any listener) choke on shapes Slack never
+            # sends; listeners' own errors never get here (Bolt catches those).
+            log.warning("request.unparseable", extra={"error_type": type(error).__name__})
+            return web.json_response({"error": "body is not a Slack payload"}, status=400)
     return await handler(request)
 
 
+def _parses_like_slack(body: str, content_type: str) -> bool:
+    """Bolt's own body parser must give an object whose `type`, if any, is a string."""
+    try:
+        parsed = parse_body(body, content_type)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and isinstance(parsed.get("type", ""), str)
+
+
 def web_app(app: AsyncApp) -> web.Application:
-    """Bolt's aiohttp application (POST /slack/events) plus /healthz and /readyz."""
-    application = app.web_app(path="/slack/events")
+    """Bolt's aiohttp application (POST /slack/events) plus /healthz, /readyz and /metrics."""
+    application = app.web_app(path=SLACK_PATH)
+    application.middlewares.insert(0, observe)
     application.middlewares.append(refuse_garbage)
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/readyz", readyz)
+    application.router.add_get("/metrics", metrics_page)
     return application
 
 
 async def serve(
     app: AsyncApp, runtime: Runtime, *, host: str, port: int, ready: asyncio.Event | None = None
 ) -> None:
-    """Serve HTTP (and Socket Mode when an app token is set) until SIGTERM or SIGINT."""
+    """Serve HTTP (and Socket Mode when an app token is set) until SIGTERM or SIGINT, then
+    shut down gracefully (see `shut_down`)."""
     settings = runtime.settings
     await runtime.warm_up()
-    runner = web.AppRunner(web_app(app), shutdown_timeout=SHUTDOWN_GRACE_S, access_log=None)
+    runner = web.AppRunner(web_app(app), shutdown_timeout=REQUEST_GRACE_S, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -72,28 +174,99 @@ async def serve(
 
         socket_mode = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         await socket_mode.connect_async()
+    received: list[str] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, _on_signal, signum, received, stop)
+    owner = replica_id()
     scheduler = None
     if settings.hypobot_scheduler == "on":
-        jobs = Jobs(runtime.courier, clock=runtime.service.clock, owner=replica_id())
+        jobs = Jobs(runtime.courier, clock=runtime.service.clock, owner=owner)
         scheduler = start_scheduler(jobs)
     log.info(
         "server.started",
-        extra={"host": host, "port": port, "socket_mode": socket_mode is not None},
+        extra={
+            "host": host,
+            "port": port,
+            "socket_mode": socket_mode is not None,
+            "scheduler": scheduler is not None,
+            "replica": owner,
+        },
     )
     if ready is not None:
         ready.set()
     await stop.wait()
-    log.info("server.stopping")
+    await shut_down(
+        runner,
+        runtime,
+        owner=owner,
+        scheduler=scheduler,
+        socket_mode=socket_mode,
+        signal_name=received[0] if received else "",
+    )
+
+
+def _on_signal(signum: int, received: list[str], stop: asyncio.Event) -> None:
+    received.append(signal.Signals(signum).name)
+    stop.set()
+
+
+async def shut_down(
+    runner: web.AppRunner,
+    runtime: Runtime,
+    *,
+    owner: str,
+    scheduler: AsyncIOScheduler | None,
+    socket_mode: object | None,
+    signal_name: str = "",
+) -> None:
+    """Stop taking work, finish what is under way (bounded), hand back this replica's claims,
+    close the database. Each step is logged."""
+    began = time.perf_counter()
+    log.info("shutdown.started", extra={"signal": signal_name})
     if scheduler is not None:
-        scheduler.shutdown(wait=False)
+        scheduler.pause()  # no new passes; a running one goes on
     if socket_mode is not None:
-        await socket_mode.close_async()
-    # aiohttp stops accepting, then waits up to shutdown_timeout for in-flight requests.
+        await socket_mode.close_async()  # type: ignore[attr-defined]
+        log.info("shutdown.socket_mode_closed")
+    # aiohttp closes the listening socket, then gives in-flight requests REQUEST_GRACE_S.
     await runner.cleanup()
+    log.info("shutdown.http_stopped", extra={"elapsed_s": _since(began)})
+    unfinished = await _finish_background_work(WORK_GRACE_S)
+    log.info("shutdown.work_finished", extra={"unfinished": unfinished, "elapsed_s": _since(began)})
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)  # cancels a pass still running after the grace
+        await asyncio.sleep(0)
+        log.info("shutdown.scheduler_stopped")
+    try:
+        released = await claims.release(owner, datetime.now(UTC))
+    except Exception as error:  # the database is gone: the leases will lapse on their own
+        log.warning("shutdown.claims_not_released", extra={"error_type": type(error).__name__})
+    else:
+        log.info("shutdown.claims_released", extra={"released": released, "replica": owner})
     await runtime.courier.drain()
-    log.info("server.stopped")
+    log.info("shutdown.courier_drained")
+    await db.disconnect()
+    log.info("shutdown.database_closed")
+    log.info("server.stopped", extra={"elapsed_s": _since(began)})
+
+
+async def _finish_background_work(timeout: float) -> int:
+    """Wait, up to `timeout`, for every other task of this loop: what listeners do after their
+    ack (Bolt runs it as a task), deliveries they kicked off, a running scheduled pass.
+    Returns how many were still running when the time was up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    current = asyncio.current_task()
+    while True:
+        pending = {task for task in asyncio.all_tasks() if task is not current}
+        remaining = deadline - loop.time()
+        if not pending or remaining <= 0:
+            return len(pending)
+        await asyncio.wait(pending, timeout=remaining)
+
+
+def _since(began: float) -> float:
+    return round(time.perf_counter() - began, 3)

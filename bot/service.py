@@ -156,10 +156,11 @@ class Service:
         if not draft.signal:
             lines.append(
                 f"It has no signal yet, so nobody can tell when it worked. Add one: "
-                f"`/hypothesis signal {key} <what we'll see>`."
+                f"`/hypothesis signal {key} &lt;what we'll see&gt;`."
             )
         if notes:
-            lines.append("A coach would ask:\n" + "\n".join(f"• {note}" for note in notes))
+            coached = "\n".join(f"• {escape(note)}" for note in notes)
+            lines.append("A coach would ask:\n" + coached)
         return Reply("\n".join(lines), bet=bet)
 
     async def create_from_line(
@@ -170,8 +171,8 @@ class Service:
         line = parse_one_liner(text)
         if not line.hypothesis:
             return refused(
-                "Say what you believe: `/hypothesis new We believe <change> for <whom> will "
-                "<outcome>. We'll know when <signal>`."
+                "Say what you believe: `/hypothesis new We believe &lt;change&gt; for &lt;whom&gt; "
+                "will &lt;outcome&gt;. We'll know when &lt;signal&gt;`."
             )
         expect = (
             f"{int(line.expect_within.total_seconds() // 3600)}h" if line.expect_within else None
@@ -243,11 +244,16 @@ class Service:
         link: str | None,
         source: str,
         permalink: str | None = None,
+        channel_id: str | None = None,
+        message_ts: str | None = None,
     ) -> Reply:
+        """Evidence on a bet; (channel_id, message_ts) names the Slack message it came from,
+        which can be evidence only once."""
         key = format_key(bet.number)
         if not text.strip() and not link:
             return refused(
-                f"Evidence needs words or a link: `/hypothesis evidence {key} + <what you saw>`."
+                "Evidence needs words or a link: "
+                f"`/hypothesis evidence {key} + &lt;what you saw&gt;`."
             )
         result = await store.add_evidence(
             actor.team_id,
@@ -259,6 +265,8 @@ class Service:
                 source=source,
                 link=link,
                 permalink=permalink,
+                channel_id=channel_id,
+                message_ts=message_ts,
             ),
             now=self.clock(),
         )
@@ -364,7 +372,8 @@ class Service:
         now = self.clock()
         found = await store.list_bets(actor.team_id, scope=scope, user_id=actor.user_id)
         if scope == "overdue":
-            found = [bet for bet in found if await self._overdue(actor.team_id, bet, now)]
+            after = await self._nudge_after(actor.team_id, {bet.channel_id for bet in found})
+            found = [bet for bet in found if _overdue(bet, after[bet.channel_id], now)]
         if not found:
             empty = {
                 "mine": "You have no open bets.",
@@ -384,14 +393,13 @@ class Service:
         )
         return Reply(f"{title}: {len(found)}", blocks=blocks)
 
-    async def _overdue(self, team_id: str, bet: Bet, now: datetime) -> bool:
-        if bet.shipped_at is None or bet.first_feedback_at is not None:
-            return False
-        if bet.expected_at is not None:
-            return bet.expected_at <= now
-        channel = await store.get_channel(team_id, bet.channel_id)
-        after = timedelta(seconds=channel.nudge_after_s if channel else 3 * 86400)
-        return bet.shipped_at + after <= now
+    async def _nudge_after(self, team_id: str, channel_ids: set[str]) -> dict[str, timedelta]:
+        """Each channel's nudge-after, read once per channel rather than once per bet."""
+        after: dict[str, timedelta] = {}
+        for channel_id in channel_ids:
+            channel = await store.get_channel(team_id, channel_id)
+            after[channel_id] = timedelta(seconds=channel.nudge_after_s if channel else 3 * 86400)
+        return after
 
     # --- the slash command -------------------------------------------------------------
 
@@ -564,6 +572,14 @@ def describe_settings(channel: Channel) -> str:
         "`nudge-after 3d`, `wip 5`, `sle 14d`, `hours 09:00-18:00`, `lead @someone`.",
     ]
     return "\n".join(lines)
+
+
+def _overdue(bet: Bet, nudge_after: timedelta, now: datetime) -> bool:
+    """Shipped, no decisive evidence, and past its expected date (or nudge-after)."""
+    if bet.shipped_at is None or bet.first_feedback_at is not None:
+        return False
+    due = bet.expected_at if bet.expected_at is not None else bet.shipped_at + nudge_after
+    return due <= now
 
 
 def draft_title(title: str | None, hypothesis: str) -> str:

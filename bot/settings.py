@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+MAKE_FERNET_KEY = (
+    '$(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")'
+)
 # What a malformed or missing variable should look like, for the one-line start-up error.
 EXAMPLES = {
     "SLACK_BOT_TOKEN": "xoxb-1234-5678-abcd",
     "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5",
+    "SLACK_CLIENT_ID": "1234567890.1234567890123",
+    "SLACK_CLIENT_SECRET": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    "HYPOBOT_ENCRYPTION_KEY": MAKE_FERNET_KEY,
     "SLACK_APP_TOKEN": "xapp-1-A123-456-abcdef",
     "SLACK_API_URL": "https://slack.com/api/",
     "DATABASE_URL": "postgres://hypobot@db.internal:5432/hypobot",
@@ -24,6 +31,9 @@ EXAMPLES = {
     "LOG_FORMAT": "json",
 }
 
+# Installing in any workspace (OAuth mode) needs all three.
+OAUTH_SETTINGS = ("slack_client_id", "slack_client_secret", "hypobot_encryption_key")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
@@ -31,6 +41,10 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Installing in any workspace (OAuth): all three, instead of SLACK_BOT_TOKEN.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    hypobot_encryption_key: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str | None = None
     host: str = "0.0.0.0"
@@ -55,6 +69,23 @@ class Settings(BaseSettings):
             return None
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_client_id", "slack_client_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("hypobot_encryption_key", mode="before")
+    @classmethod
+    def _fernet_key(cls, value: object) -> object:
+        if value == "" or value is None:
+            return None
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        try:
+            Fernet(raw.encode())
+        except ValueError:
+            raise ValueError("must be a Fernet key: 32 url-safe base64-encoded bytes") from None
         return value
 
     @field_validator("slack_api_url")
@@ -94,11 +125,23 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @property
+    def multi_workspace(self) -> bool:
+        """OAuth mode: installed in any workspace, each with its own token (SLACK_BOT_TOKEN,
+        if set too, is ignored)."""
+        return self.slack_client_id is not None or self.slack_client_secret is not None
+
     def require_slack(self) -> None:
-        """Serving Slack needs a bot token and a signing secret; say which is missing."""
-        for name in ("slack_bot_token", "slack_signing_secret"):
-            if getattr(self, name) is None:
-                raise SettingsError(_missing(name.upper()))
+        """Serving Slack needs a signing secret and either one bot token or the three OAuth
+        variables; say which is missing."""
+        if self.multi_workspace:
+            missing = [name.upper() for name in OAUTH_SETTINGS if getattr(self, name) is None]
+            if missing:
+                raise SettingsError(_missing_for_oauth(missing))
+        elif self.slack_bot_token is None:
+            raise SettingsError(_missing("SLACK_BOT_TOKEN"))
+        if self.slack_signing_secret is None:
+            raise SettingsError(_missing("SLACK_SIGNING_SECRET"))
 
 
 class SettingsError(Exception):
@@ -107,6 +150,18 @@ class SettingsError(Exception):
 
 def _missing(variable: str) -> str:
     return f"{variable} is not set; set it, for example {variable}={EXAMPLES[variable]}"
+
+
+def _missing_for_oauth(variables: list[str]) -> str:
+    *rest, last = variables
+    names = f"{', '.join(rest)} and {last}" if rest else last
+    verb = "are" if rest else "is"
+    everything = ", ".join(v.upper() for v in OAUTH_SETTINGS)
+    examples = " ".join(f"{v}={EXAMPLES[v]}" for v in variables)
+    return (
+        f"{names} {verb} not set; installing in any workspace needs {everything}; "
+        f"set, for example {examples}"
+    )
 
 
 def load_settings() -> Settings:

@@ -45,11 +45,42 @@ class SlackClients(Protocol):
 class SingleWorkspace:
     """SLACK_BOT_TOKEN mode: the same token for every call."""
 
-    def __init__(self, token: str | None, base_url: str) -> None:
-        self.client = web_client(token, base_url, retries=False)
+    def __init__(self, token: str | None, base_url: str, *, retries: bool = False) -> None:
+        self.client = web_client(token, base_url, retries=retries)
 
     async def for_team(self, team_id: str) -> AsyncWebClient | None:
         return self.client
+
+
+class InstalledWorkspaces:
+    """OAuth mode: each team's own bot token, from its installation, one client per team.
+
+    The token is looked up on every call, not remembered: after an uninstall (seen by any
+    replica) the team gets no client, and its outbox rows fail as "no_installation".
+    """
+
+    def __init__(
+        self,
+        bot_token: Callable[[str], Awaitable[str | None]],
+        base_url: str,
+        *,
+        retries: bool = False,
+    ) -> None:
+        self.bot_token = bot_token
+        self.base_url = base_url
+        self.retries = retries
+        self._clients: dict[str, AsyncWebClient] = {}
+
+    async def for_team(self, team_id: str) -> AsyncWebClient | None:
+        token = await self.bot_token(team_id)
+        if token is None:
+            self._clients.pop(team_id, None)
+            return None
+        client = self._clients.get(team_id)
+        if client is None or client.token != token:
+            client = web_client(token, self.base_url, retries=self.retries)
+            self._clients[team_id] = client
+        return client
 
 
 class SingleWorkspaceAuthorize:

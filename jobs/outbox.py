@@ -15,6 +15,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.slack import SlackClients
 from storage import bets as bet_store
 from storage import outbox as store
@@ -136,6 +137,7 @@ class Courier:
                             later, at=limited_until, error="ratelimited", count_attempt=False
                         )
                         report.retried += 1
+                        metrics.outbox_delivery("retried", "ratelimited")
                     return
 
     async def _deliver_one(
@@ -147,11 +149,13 @@ class Courier:
                 row, at=now + timedelta(seconds=1), error=row.last_error, count_attempt=False
             )
             report.deferred += 1
+            metrics.outbox_delivery("deferred")
             return None
         client = await self.clients.for_team(row.team_id)
         if client is None:
             await store.mark_failed(row, now=now, error="no_installation: workspace not installed")
             report.failed += 1
+            metrics.outbox_delivery("failed", "no_installation")
             return None
         try:
             ts = await self._send_joining(client, row, now)
@@ -164,6 +168,7 @@ class Courier:
             return None
         await store.mark_sent(row, now=now, message_ts=ts)
         report.sent += 1
+        metrics.outbox_delivery("sent", queued_for=now - row.created_at)
         log.info(
             "outbox.sent", extra={"outbox_id": row.id, "kind": row.kind, "team_id": row.team_id}
         )
@@ -238,6 +243,7 @@ class Courier:
             until = now + timedelta(seconds=retry_after)
             await store.mark_retry(row, at=until, error="ratelimited", count_attempt=False)
             report.retried += 1
+            metrics.outbox_delivery("retried", "ratelimited")
             return until
         if status >= 500:
             await self._retry_or_fail(row, now, f"server error {status}", report)
@@ -245,6 +251,7 @@ class Courier:
             await store.mark_failed(row, now=now, error=code)
             report.failed += 1
             report.errors.append(code)
+            metrics.outbox_delivery("failed", code)
             log.warning(
                 "outbox.failed",
                 extra={"outbox_id": row.id, "error": code, "permanent": code in PERMANENT},
@@ -258,6 +265,8 @@ class Courier:
             await store.mark_failed(row, now=now, error=f"gave up after {MAX_ATTEMPTS}: {error}")
             report.failed += 1
             report.errors.append(error)
+            metrics.outbox_delivery("failed", "gave_up")
             return
         await store.mark_retry(row, at=now + backoff(row.attempts), error=error)
         report.retried += 1
+        metrics.outbox_delivery("retried", error)

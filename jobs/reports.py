@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bets.metrics import flow_report, forecast_feedback, recent_ttfs
 from bot.blocks.report import report_blocks, report_text, window_words
-from jobs.charts import ttf_chart
 from jobs.flow import facts_of, zone
 from storage import channels as store
 from storage.models import Channel
@@ -19,6 +19,14 @@ class Report:
     payload: dict[str, Any]  # chat.postMessage arguments
     chart: bytes  # PNG
     label: str
+
+
+def _draw_chart(*args: Any, **kwargs: Any) -> bytes:
+    """matplotlib is heavy (memory) and slow (CPU): it is loaded when a report is first asked
+    for, and runs in a worker thread so acks keep flowing meanwhile."""
+    from jobs.charts import ttf_chart
+
+    return ttf_chart(*args, **kwargs)
 
 
 async def build_report(channel: Channel, *, window: timedelta, now: datetime) -> Report:
@@ -39,7 +47,8 @@ async def build_report(channel: Channel, *, window: timedelta, now: datetime) ->
     blocks = report_blocks(
         report, window_label=label, titles=titles, forecasts=forecasts, now=now, tz=tz
     )
-    chart = ttf_chart(
+    chart = await asyncio.to_thread(
+        _draw_chart,
         report.feedback,
         report.awaiting,
         median=report.ttf_median,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics
 from jobs import digests, nudges
 from jobs.outbox import Courier
 
@@ -41,6 +43,7 @@ class Jobs:
 
     async def digests(self, now: datetime) -> dict[str, Any]:
         report = await digests.run(now, owner=self.owner)
+        await metrics.digests_queued(report.posted, now)
         return {**vars(report), "outbox": vars(await self.courier.deliver(now=now))}
 
     async def outbox(self, now: datetime) -> dict[str, Any]:
@@ -75,15 +78,18 @@ def start(jobs: Jobs) -> AsyncIOScheduler:
 
 def _logged(jobs: Jobs, name: str) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
+        started = time.monotonic()
         try:
             summary = await jobs.run(name)
         except Exception as error:
+            metrics.job_ran(name, "error", time.monotonic() - started)
             log.error(
                 "job.failed",
                 extra={"job": name, "error_type": type(error).__name__},
                 exc_info=error,
             )
             return
+        metrics.job_ran(name, "ok", time.monotonic() - started)
         if name != "outbox" or summary.get("sent") or summary.get("failed"):
             log.info("job.ran", extra={"job": name, "summary": summary})
 

@@ -140,8 +140,10 @@ async def search_open_bets(team_id: str, query: str, *, limit: int = 100) -> lis
     titled = Bet.filter(team_id=team_id, state__in=list(OPEN_STATES))
     for word in words:
         titled = titled.filter(title__icontains=word)
-    found += await titled.exclude(id__in=[bet.id for bet in found]).order_by("-number").limit(
-        limit - len(found)
+    found += (
+        await titled.exclude(id__in=[bet.id for bet in found])
+        .order_by("-number")
+        .limit(limit - len(found))
     )
     return found
 
@@ -236,7 +238,8 @@ async def take_bet_numbers(team_id: str, count: int = 1) -> int:
 
 async def create_bet(team_id: str, new: NewBet, *, now: datetime, timezone: str) -> Bet:
     """Number the bet H-<n> gap-free and write it, its event and its card in one go."""
-    await _create_once(Workspace, team_id=team_id, created_at=now)
+    if not await Workspace.exists(team_id=team_id):
+        await _create_once(Workspace, team_id=team_id, created_at=now)
     await ensure_channel(team_id, new.channel_id, now=now, timezone=timezone)
     async with in_transaction():
         bet = await Bet.create(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
+from bot import metrics
 from storage.models import Claim
 
 
@@ -45,15 +46,18 @@ async def claim(
             status="running",
             created_at=now,
         )
+        metrics.claimed(job, "taken", period=period, now=now)
         return Held(row.id, owner, until)
     except IntegrityError:
         pass
     existing = await Claim.get_or_none(job=job, scope=scope, period=period)
     if existing is None or existing.status != "running" or existing.lease_until > now:
+        metrics.claimed(job, "skipped", period=period, now=now)
         return None
     taken = await Claim.filter(
         id=existing.id, status="running", owner=existing.owner, lease_until=existing.lease_until
     ).update(owner=owner, lease_until=until)
+    metrics.claimed(job, "taken_over" if taken else "skipped", period=period, now=now)
     return Held(existing.id, owner, until) if taken else None
 
 
@@ -64,6 +68,14 @@ async def complete(held: Held, *, now: datetime, status: str = "done", note: str
     )
     if not done:
         raise LostClaim(f"claim {held.id} was taken over")
+
+
+async def release(owner: str, now: datetime) -> int:
+    """Hand back `owner`'s unfinished runs (a replica shutting down): their lease ends `now`,
+    so the next replica to try takes each over at once instead of after the lease."""
+    return await Claim.filter(owner=owner, status="running", lease_until__gt=now).update(
+        lease_until=now
+    )
 
 
 async def recent(limit: int = 20) -> list[Claim]:

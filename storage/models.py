@@ -184,3 +184,39 @@ class Claim(Model):
     class Meta:
         table = "claims"
         unique_together = (("job", "scope", "period"),)
+
+
+class Installation(Model):
+    """Hypobot's bot in one workspace, installed through OAuth (/slack/install).
+
+    The bot token is sealed with HYPOBOT_ENCRYPTION_KEY (Fernet), never stored in clear.
+    enterprise_id is "" outside Enterprise Grid, so the pair below stays unique.
+    """
+
+    id = fields.IntField(primary_key=True)
+    team_id = fields.CharField(max_length=32)
+    enterprise_id = fields.CharField(max_length=32, default="")
+    team_name = fields.CharField(max_length=255, default="")
+    app_id = fields.CharField(max_length=32, default="")
+    bot_token_sealed = fields.TextField()
+    bot_id = fields.CharField(max_length=32)
+    bot_user_id = fields.CharField(max_length=32)
+    bot_scopes = fields.TextField(default="")  # comma-separated, as Slack grants them
+    installer_user_id = fields.CharField(max_length=32, null=True)
+    installed_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "installations"
+        unique_together = (("team_id", "enterprise_id"),)
+
+
+class OAuthState(Model):
+    """The state handed to a browser that starts an install: good once, until it expires."""
+
+    id = fields.IntField(primary_key=True)
+    state = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "oauth_states"

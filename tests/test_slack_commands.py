@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
+from collections.abc import AsyncIterator
+
+import asyncpg
 
 from storage.models import Bet, Event, Evidence
-from tests.conftest import Hypobot
+from tests.conftest import Hypobot, eventually
 
 ONE_LINER = (
     "We believe a one-click export for admins will cut support tickets. "
@@ -140,6 +145,11 @@ async def test_fifty_concurrent_news_get_keys_one_to_fifty(hypobot: Hypobot) -> 
         *(hypobot.command(f"new {ONE_LINER}", user_id=f"U{i}") for i in range(50))
     )
     assert all(status == 200 for status, _ in results)
+
+    async def all_written() -> bool:  # under load some answer later, via the response_url
+        return await Bet.filter(team_id="T1").count() == 50
+
+    await eventually(all_written, timeout=30)
     numbers = sorted(bet.number for bet in await Bet.filter(team_id="T1"))
     assert numbers == list(range(1, 51))
 
@@ -151,3 +161,43 @@ async def test_evidence_command_records_verdict_and_link(hypobot: Hypobot) -> No
     [evidence] = await Evidence.filter(team_id="T1")
     assert (evidence.verdict, evidence.link) == ("refutes", "https://metrics.test/d/1")
     assert evidence.text == "churn went up"
+
+
+@contextlib.asynccontextmanager
+async def workspace_row_locked(hypobot: Hypobot) -> AsyncIterator[None]:
+    """Another writer holds the lock `new` needs (the workspace's key counter)."""
+    if hypobot.database.startswith("postgres"):
+        url = hypobot.database.replace("postgres://", "postgresql://", 1)
+        other = await asyncpg.connect(url)
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute("UPDATE workspaces SET last_bet_number = last_bet_number")
+        try:
+            yield
+        finally:
+            await transaction.rollback()
+            await other.close()
+    else:
+        other = sqlite3.connect(hypobot.database.removeprefix("sqlite://"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+
+async def test_slow_command_acks_in_time_and_answers_through_response_url(
+    hypobot: Hypobot,
+) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    async with workspace_row_locked(hypobot):
+        started = time.monotonic()
+        status, body = await hypobot.command(f"new {ONE_LINER}")
+        elapsed = time.monotonic() - started
+        assert status == 200 and "Working on it" in body["text"]
+        assert elapsed < 2.5
+        await asyncio.sleep(0.5)
+    [answer] = await hypobot.fake.wait_for("response_url")
+    assert "H-2" in answer.params["text"]
+    assert await Bet.filter(team_id="T1").count() == 2

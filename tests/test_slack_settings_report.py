@@ -61,7 +61,8 @@ async def test_report_posts_figures_and_a_chart_in_its_thread(hypobot: Hypobot) 
     await shipped_bet(hypobot, MONDAY - timedelta(days=4))
     hypobot.clock.now = MONDAY
     status, body = await hypobot.command("report 30d")
-    assert status == 200 and "flow report" in body["text"].lower()
+    # Drawing the first chart may take past the ack budget: then the answer comes later.
+    assert status == 200 and ("flow report" in body["text"].lower() or "Working" in body["text"])
     [complete] = await hypobot.fake.wait_for("files.completeUploadExternal")
     [report] = [m for m in hypobot.fake.messages["C1"] if "Flow report" in str(m.get("blocks"))]
     text = str(report["blocks"])

@@ -1,20 +1,24 @@
-"""The App Home tab: my open bets grouped by state, each with its legal moves."""
+"""The App Home tab: my open bets grouped by state, each with its legal moves, and how the
+channels I bet in are learning (awaiting feedback, WIP against its limit, median TTF, SLE)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bets.lifecycle import OPEN_STATES, State
+from bets.metrics import FlowReport
 from bot.blocks import card, ids
+from bot.blocks.digest import wip_text
 from bot.blocks.lists import bet_line
+from bot.blocks.report import in_days, window_words
 from bot.blocks.text import (
     MAX_BLOCKS_VIEW,
     Block,
     actions,
     button,
-    cap_blocks,
     context,
     divider,
     header,
@@ -24,28 +28,85 @@ from bot.blocks.text import (
 _ORDER = (State.SHIPPED, State.BUILDING, State.PROPOSED)
 
 
-def home_view(bets: Sequence[Any], *, now: datetime) -> dict[str, Any]:
-    blocks: list[Block] = [
-        header("Your bets"),
-        actions(button("New bet", ids.NEW_BET, "new", "primary")),
-    ]
+@dataclass(frozen=True)
+class ChannelFlow:
+    """A channel's flow figures now, as its digest computes them."""
+
+    channel_id: str
+    report: FlowReport
+    wip_limit: int | None
+
+
+def _bet_blocks(bets: Sequence[Any], now: datetime, *, budget: int) -> list[Block]:
+    """My open bets by state, each line with its buttons, in at most `budget` blocks; the
+    bets that don't fit are counted in "and N more — `/hypothesis list mine`"."""
     if not bets:
-        blocks.append(
-            context("No open bets. Start one with the button above or `/hypothesis new …`.")
-        )
+        return [context("No open bets. Start one with the button above or `/hypothesis new …`.")]
+    room = budget - 1  # the "and N more" line
+    blocks: list[Block] = []
+    left = 0
     for state in _ORDER:
         group = [bet for bet in bets if bet.state == state and state in OPEN_STATES]
         if not group:
             continue
-        blocks += [divider(), section(f"*{card.state_label(state)}* · {len(group)}")]
-        for bet in group:
-            blocks.append(section(bet_line(bet, now)))
+        heading = [divider(), section(f"*{card.state_label(state)}* · {len(group)}")]
+        shown: list[Block] = []
+        for index, bet in enumerate(group):
             moves = card.card(bet, now=now)[-1]
+            lines = [section(bet_line(bet, now))]
             if moves.get("type") == "actions":
-                blocks.append(moves)
-    return {
-        "type": "home",
-        "blocks": cap_blocks(
-            blocks, limit=MAX_BLOCKS_VIEW, more="and {n} more — `/hypothesis list mine`"
-        ),
-    }
+                lines.append(moves)
+            if len(blocks) + len(heading) + len(shown) + len(lines) > room:
+                left += len(group) - index
+                break
+            shown += lines
+        if shown:
+            blocks += heading + shown
+    if left:
+        blocks.append(context(f"and {left} more — `/hypothesis list mine`"))
+    return blocks
+
+
+def _ttf_text(report: FlowReport) -> str:
+    window = window_words(report.window)
+    if report.ttf_median is None:
+        return f"⏱️ no feedback in the last {window}"
+    return f"⏱️ *median time to feedback* {in_days(report.ttf_median)} (last {window})"
+
+
+def _sle_text(report: FlowReport) -> str:
+    level = report.sle
+    source = f"from {level.n} samples" if level.from_sample else "the channel's default"
+    return f"🎯 *SLE* {in_days(level.value)} ({source})"
+
+
+def channel_section(flow: ChannelFlow) -> Block:
+    report = flow.report
+    return section(
+        f"*<#{flow.channel_id}>*\n{wip_text(report, flow.wip_limit)}\n"
+        f"{_ttf_text(report)} · {_sle_text(report)}"
+    )
+
+
+def _channel_blocks(channels: Sequence[ChannelFlow]) -> list[Block]:
+    if not channels:
+        return []
+    return [
+        divider(),
+        header("Your channels"),
+        *(channel_section(flow) for flow in channels),
+        context("The channels of your latest bets. Their digest has the details."),
+    ]
+
+
+def home_view(
+    bets: Sequence[Any], *, now: datetime, channels: Sequence[ChannelFlow] = ()
+) -> dict[str, Any]:
+    """The Home tab: a New bet button, my bets (cut to fit), then my channels' figures."""
+    head: list[Block] = [
+        header("Your bets"),
+        actions(button("New bet", ids.NEW_BET, "new", "primary")),
+    ]
+    tail = _channel_blocks(channels)
+    mine = _bet_blocks(bets, now, budget=MAX_BLOCKS_VIEW - len(head) - len(tail))
+    return {"type": "home", "blocks": [*head, *mine, *tail]}

@@ -31,6 +31,13 @@ NEW_BET_VIEW = "new_bet"
 EVIDENCE_VIEW = "bet_evidence_view"
 CLOSE_VIEW = "bet_close_view"
 
+# Message shortcut "Record as evidence" (manifest callback_id), its modal, and the bet picker
+# (an external_select whose options come from a block_suggestion listener; value = bet id).
+RECORD_EVIDENCE = "record_evidence"
+RECORD_EVIDENCE_VIEW = "record_evidence_view"
+F_BET = "bet"
+F_NOTE = "note"
+
 # Input blocks in the modals: block_id == action_id for each field.
 F_TITLE = "title"
 F_HYPOTHESIS = "hypothesis"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import actions, commands, events, views
+from bot.listeners import actions, commands, events, options, shortcuts, views
+from bot.listeners.attribution import RefuseUnattributable
 from bot.runtime import Runtime
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
+    app.middleware(RefuseUnattributable())
     commands.register(app, runtime)
     actions.register(app, runtime)
     views.register(app, runtime)
     events.register(app, runtime)
+    shortcuts.register(app, runtime)
+    options.register(app, runtime)

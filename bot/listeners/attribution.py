@@ -15,7 +15,16 @@ from slack_bolt.response import BoltResponse
 log = logging.getLogger("hypobot.listeners")
 
 # Payload types a person makes; every listener for them reads who acted.
-_BY_A_PERSON = frozenset({"block_actions", "view_submission", "view_closed", "shortcut"})
+_BY_A_PERSON = frozenset(
+    {
+        "block_actions",
+        "view_submission",
+        "view_closed",
+        "shortcut",
+        "message_action",
+        "block_suggestion",
+    }
+)
 _REFUSAL = '{"error": "no workspace or person in the request"}'
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -15,10 +17,21 @@ from bot.blocks import modals
 from bot.blocks.text import escape
 from bot.listeners.safety import failure_text
 from bot.runtime import Runtime
-from bot.service import Actor
+from bot.service import Actor, Reply, refused
 from storage import outbox as outbox_store
 
 log = logging.getLogger("hypobot.commands")
+
+# Slack waits 3 s for the ack, counted from before our listener even starts; past this
+# budget the command acks "working on it" and answers through the response_url instead.
+ACK_BUDGET_S = 1.5
+WORKING = "⏳ Working on it…"
+
+MODAL_FAILED = (
+    "Slack couldn't open the New bet form just now. Try `/hypothesis` again, or create the "
+    "bet in one line: `/hypothesis new We believe <change> for <whom> will <outcome>. "
+    "We'll know when <signal>`."
+)
 
 
 async def post_with_chart(
@@ -45,8 +58,17 @@ async def post_with_chart(
         log.warning("report.chart_failed", extra={"error_type": type(error).__name__})
 
 
+def _outcome(work: asyncio.Task[Reply]) -> Reply:
+    error = work.exception()
+    if error is not None:
+        return refused(failure_text(error, where="command"))
+    return work.result()
+
+
 def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    async def handle(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def handle(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         actor = Actor(command["team_id"], command["user_id"], command.get("channel_id"))
         parsed = grammar.parse(command.get("text") or "")
         if isinstance(parsed, grammar.Usage):
@@ -56,14 +78,29 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             # Ack first: views.open may be slow, and the trigger stays valid for 3 seconds.
             await ack()
             view = modals.new_bet_modal(channel_id=actor.channel_id or "", owner_id=actor.user_id)
-            await client.views_open(trigger_id=command["trigger_id"], view=view)
+            try:
+                await client.views_open(trigger_id=command["trigger_id"], view=view)
+            except SlackApiError as error:
+                # Past the ack the only way left to tell the person is the response_url.
+                log.warning("modal.not_opened", extra={"error": error.response.get("error")})
+                await respond(text=MODAL_FAILED, response_type="ephemeral")
             return
-        try:
-            reply = await runtime.service.run(actor, parsed)
-        except Exception as error:
-            await ack(text=failure_text(error, where="command"))
-            return
-        await ack(text=reply.text, blocks=reply.blocks)
+        work = asyncio.create_task(runtime.service.run(actor, parsed))
+        done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_S)
+        if done:
+            reply = _outcome(work)
+            await ack(text=reply.text, blocks=reply.blocks)
+        else:
+            # Busy: ack inside Slack's window now, answer through the response_url later.
+            await ack(text=WORKING)
+            await asyncio.wait({work})
+            reply = _outcome(work)
+            await respond(
+                text=reply.text,
+                blocks=reply.blocks,
+                response_type="ephemeral",
+                replace_original=True,
+            )
         if reply.outbox_id is not None:
             await post_with_chart(runtime, client, actor.team_id, reply.outbox_id, reply.chart)
         runtime.courier.kick()

@@ -1,0 +1,784 @@
+"""A fake Slack Web API (plus upload and response_url endpoints) served over loopback HTTP.
+
+`hypobot console` talks to it instead of Slack, and the test suite asserts on what it records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import count
+from typing import Any
+
+from aiohttp import web
+from slack_sdk.models.basic_objects import JsonObject
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+Json = dict[str, Any]
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_TEXT_LENGTH = 40_000
+PERMALINK_ROOT = "https://fake.slack.test"
+# Fields that arrive JSON-encoded inside form or query parameters.
+JSON_FIELDS = frozenset({"blocks", "attachments", "metadata", "view", "files"})
+# Methods (and the response_url pseudo-method) whose `blocks` are message blocks.
+MESSAGE_METHODS = frozenset(
+    {"chat.postMessage", "chat.update", "chat.postEphemeral", "response_url"}
+)
+TOKENLESS_METHODS = frozenset({"oauth.v2.access"})
+WILDCARD = "*"
+
+
+@dataclass
+class Call:
+    """One request received by the fake: an API method, an upload or a response_url post."""
+
+    method: str
+    params: Json
+    token: str | None = None
+    at: float = field(default_factory=time.monotonic)
+    status: int | None = None  # the HTTP status the fake answered with, once answered
+    result: Json | None = None  # the JSON body it answered with ({"ok": …}), once answered
+
+    @property
+    def channel(self) -> str | None:
+        return self.params.get("channel")
+
+    @property
+    def text(self) -> str | None:
+        return self.params.get("text")
+
+    @property
+    def blocks(self) -> list[Json] | None:
+        return self.params.get("blocks")
+
+    @property
+    def thread_ts(self) -> str | None:
+        return self.params.get("thread_ts")
+
+    @property
+    def view(self) -> Json | None:
+        return self.params.get("view")
+
+    def summary(self) -> str:
+        return f"{self.method} {json.dumps(self.params, default=str)[:300]}"
+
+
+class SlackError(Exception):
+    """Raised by method handlers; answered as HTTP 200 {"ok": false, "error": ...}."""
+
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+    def response(self) -> web.Response:
+        return web.json_response({"ok": False, "error": self.error, **self.extra})
+
+
+# ---------------------------------------------------------------------------
+# Block Kit checks
+# ---------------------------------------------------------------------------
+
+
+def _validate_tree(obj: JsonObject, where: str) -> list[str]:
+    """Run slack_sdk's validators on `obj` and every nested Block Kit object."""
+    errors: list[str] = []
+    try:
+        obj.validate_json()
+    except Exception as exc:
+        errors.append(f"{where}: {exc}")
+    for name in sorted(obj.attributes):
+        value = getattr(obj, name, None)
+        children = list(enumerate(value)) if isinstance(value, list | tuple) else [(None, value)]
+        for index, child in children:
+            if isinstance(child, JsonObject):
+                suffix = "" if index is None else f"[{index}]"
+                errors += _validate_tree(child, f"{where}.{name}{suffix}")
+    return errors
+
+
+def check_blocks(blocks: Any, limit: int, where: str = "blocks") -> list[str]:
+    """Problems Slack would report for a `blocks` array (empty list when valid)."""
+    if not isinstance(blocks, list):
+        return [f"{where}: must be an array, got {type(blocks).__name__}"]
+    errors: list[str] = []
+    if len(blocks) > limit:
+        errors.append(f"{where}: {len(blocks)} blocks exceed the limit of {limit}")
+    seen_ids: set[str] = set()
+    for index, raw in enumerate(blocks):
+        path = f"{where}[{index}]"
+        if not isinstance(raw, dict):
+            errors.append(f"{path}: must be an object")
+            continue
+        block_id = raw.get("block_id")
+        if block_id is not None:
+            if block_id in seen_ids:
+                errors.append(f"{path}: duplicate block_id {block_id!r}")
+            seen_ids.add(block_id)
+        try:
+            block = Block.parse(raw)
+        except Exception as exc:
+            errors.append(f"{path}: {exc}")
+            continue
+        if block is None:
+            errors.append(f"{path}: unknown block type {raw.get('type')!r}")
+            continue
+        errors += _validate_tree(block, f"{path}({raw['type']})")
+    return errors
+
+
+def check_view(view: Any) -> list[str]:
+    """Problems Slack would report for a modal/home `view` (empty list when valid)."""
+    if not isinstance(view, dict):
+        return [f"view: must be an object, got {type(view).__name__}"]
+    errors = check_blocks(view.get("blocks", []), MAX_VIEW_BLOCKS, "view.blocks")
+    if errors:  # View() would re-parse the same broken blocks; report each problem once
+        return errors
+    try:
+        View(**view).validate_json()
+    except Exception as exc:
+        return [f"view: {exc}"]
+    return []
+
+
+# ---------------------------------------------------------------------------
+# Request helpers
+# ---------------------------------------------------------------------------
+
+
+async def _read_params(request: web.Request) -> Json:
+    """Merge query string and JSON or form body, decoding JSON-string fields."""
+    params: Json = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                params.update(body)
+        elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            params.update({key: value for key, value in form.items() if isinstance(value, str)})
+    for key in JSON_FIELDS & params.keys():
+        if isinstance(params[key], str):
+            with suppress(ValueError):
+                params[key] = json.loads(params[key])
+    return params
+
+
+def _bearer_token(request: web.Request, params: Json) -> str | None:
+    """The token from the Authorization: Bearer header, else the `token` param (removed)."""
+    token: str | None = params.pop("token", None)
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value
+    return token
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+def _ts_key(ts: str) -> Decimal:
+    return Decimal(ts)
+
+
+def _require(params: Json, name: str, error: str = "invalid_arguments") -> Any:
+    value = params.get(name)
+    if value in (None, ""):
+        raise SlackError(error)
+    return value
+
+
+def _lookup(table: dict[str, Any], method: str) -> Any:
+    return table.get(method, table.get(WILDCARD))
+
+
+def _consume(counters: dict[str, int], method: str) -> bool:
+    """Use up one of the upcoming calls configured for `method` (or "*")."""
+    for key in (method, WILDCARD):
+        if counters.get(key, 0) > 0:
+            counters[key] -= 1
+            return True
+    return False
+
+
+@asynccontextmanager
+async def serve_on_loopback(app: web.Application) -> AsyncIterator[str]:
+    """Serve an aiohttp app on 127.0.0.1 at a free port; yields "http://127.0.0.1:PORT"."""
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+# ---------------------------------------------------------------------------
+# The fake
+# ---------------------------------------------------------------------------
+
+
+class FakeSlack:
+    """State and behaviour of the fake Slack; serve it with `serve_fake_slack()`."""
+
+    bot_user_id = "UBOT"
+    bot_id = "BBOT"
+    app_id = "A1"
+
+    def __init__(self, team_id: str = "T1") -> None:
+        self.team_id = team_id
+        self.root_url = ""  # "http://127.0.0.1:PORT/" once served
+        self.calls: list[Call] = []
+        self.block_errors: list[str] = []
+        # behaviours
+        self.delay: dict[str, float] = {}
+        self.fail: dict[str, str] = {}
+        self.archived_channels: set[str] = set()
+        self.rate_limit: dict[str, int] = {}
+        self.retry_after = 1
+        self.server_errors: dict[str, int] = {}
+        self.server_error_status = 500
+        self.per_channel_rate: float | None = None
+        self.burst = 3
+        self.admins: set[str] = set()
+        self.user_fields: dict[str, Json] = {}  # user id -> extra/overriding users.info fields
+        self.channel_names: dict[str, str] = {}
+        self.team_names: dict[str, str] = {}
+        self.oauth_codes: dict[str, str] = {}  # oauth.v2.access code -> team id
+        self.installer_user_id = "U1"
+        # response_url key -> (channel, ts) of the message the click came from, so that
+        # replace_original and delete_original change the stored message as Slack does
+        self.response_targets: dict[str, tuple[str, str]] = {}
+        # state
+        self.messages: dict[str, list[Json]] = {}  # channel -> messages, oldest first
+        self.views: dict[str, Json] = {}  # view id -> last view
+        self.home_views: dict[str, Json] = {}  # user id -> published home view
+        self.files: dict[str, Json] = {}  # file id -> file info
+        self.uploads: dict[str, bytes] = {}  # file id -> uploaded bytes
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, updated at)
+        self._last_ts_micros = 0
+        self._ids = count(1)
+        self._changed = asyncio.Condition()
+        self._handlers: dict[str, Callable[[Call], Json]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "views.open": self._views_open,
+            "views.push": self._views_open,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
+            "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+            "oauth.v2.access": self._oauth_v2_access,
+            "team.info": self._team_info,
+        }
+
+    # -- public API ---------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The Web API base URL, in slack_sdk's form (trailing slash)."""
+        return f"{self.root_url}api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.root_url}response/{key}"
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def reset(self) -> None:
+        """Forget recorded calls and block errors; behaviours and stored messages stay."""
+        self.calls.clear()
+        self.block_errors.clear()
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until at least `count` calls to `method` were recorded and return them all."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
+        except TimeoutError:
+            seen = "\n".join(f"  {call.summary()}" for call in self.calls) or "  (none)"
+            raise AssertionError(
+                f"expected {count} call(s) to {method} within {timeout}s, "
+                f"got {len(self.calls_to(method))}; calls so far:\n{seen}"
+            ) from None
+        return self.calls_to(method)
+
+    def add_message(
+        self,
+        channel: str,
+        text: str = "",
+        *,
+        user: str = "U1",
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        **fields: Any,
+    ) -> Json:
+        """Store a message (e.g. one a human wrote) so history/replies can return it."""
+        message: Json = {"type": "message", "user": user, "text": text, **fields}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        return self._store(channel, message, ts)
+
+    def web_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_post("/response/{key}", self._handle_response_url)
+        return app
+
+    # -- HTTP endpoints -----------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        params = await _read_params(request)
+        call = await self._record(
+            request.match_info["method"], params, _bearer_token(request, params)
+        )
+        return await self._respond(call, self._answer_api)
+
+    async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
+        params = await _read_params(request)
+        params["_key"] = request.match_info["key"]
+        call = await self._record("response_url", params, None)
+        return await self._respond(call, self._answer_response_url)
+
+    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
+        file_id = request.match_info["file_id"]
+        data = await self._read_upload(request)
+        call = await self._record("upload", {"file_id": file_id, "size": len(data)}, None)
+
+        def answer(_: Call) -> web.Response:
+            if file_id not in self.files:
+                return web.Response(status=404, text="file not found")
+            self.uploads[file_id] = data
+            return web.Response(text=f"OK - {len(data)}")
+
+        return await self._respond(call, answer)
+
+    @staticmethod
+    async def _read_upload(request: web.Request) -> bytes:
+        if request.content_type != "multipart/form-data":
+            return await request.read()
+        form = await request.post()
+        for value in form.values():
+            if isinstance(value, web.FileField):
+                return value.file.read()
+        return b""
+
+    async def _record(self, method: str, params: Json, token: str | None) -> Call:
+        call = Call(method=method, params=params, token=token)
+        self.calls.append(call)
+        async with self._changed:
+            self._changed.notify_all()
+        return call
+
+    async def _respond(self, call: Call, answer: Callable[[Call], web.Response]) -> web.Response:
+        response = await self._misbehave_or_answer(call, answer)
+        call.status = response.status
+        if response.content_type == "application/json" and response.text:
+            call.result = json.loads(response.text)
+        return response
+
+    async def _misbehave_or_answer(
+        self, call: Call, answer: Callable[[Call], web.Response]
+    ) -> web.Response:
+        """Apply configured delays and misbehaviours, else let `answer` reply."""
+        seconds = _lookup(self.delay, call.method)
+        if seconds:
+            await asyncio.sleep(seconds)
+        if _consume(self.server_errors, call.method):
+            return web.json_response(
+                {"ok": False, "error": "fatal_error"}, status=self.server_error_status
+            )
+        if _consume(self.rate_limit, call.method):
+            return self._ratelimited(self.retry_after)
+        if call.method == "chat.postMessage" and not self._take_channel_token(call.channel):
+            return self._ratelimited(1)
+        error = _lookup(self.fail, call.method)
+        if error:
+            return SlackError(error).response()
+        return answer(call)
+
+    @staticmethod
+    def _ratelimited(retry_after: int) -> web.Response:
+        return web.json_response(
+            {"ok": False, "error": "ratelimited"},
+            status=429,
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    def _take_channel_token(self, channel: str | None) -> bool:
+        """Token bucket per channel: `burst` posts at once, then `per_channel_rate` per second."""
+        if self.per_channel_rate is None or channel is None:
+            return True
+        now = time.monotonic()
+        tokens, updated = self._buckets.get(channel, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - updated) * self.per_channel_rate)
+        if tokens < 1:
+            self._buckets[channel] = (tokens, now)
+            return False
+        self._buckets[channel] = (tokens - 1, now)
+        return True
+
+    def _answer_api(self, call: Call) -> web.Response:
+        try:
+            handler = self._handlers.get(call.method)
+            if handler is None:
+                raise SlackError("unknown_method")
+            if call.token is None and call.method not in TOKENLESS_METHODS:
+                raise SlackError("not_authed")
+            self._check_payload(call)
+            body = handler(call)
+        except SlackError as exc:
+            return exc.response()
+        return web.json_response({"ok": True, **body})
+
+    def _answer_response_url(self, call: Call) -> web.Response:
+        try:
+            self._check_payload(call)
+        except SlackError as exc:
+            return exc.response()
+        target = self.response_targets.get(call.params["_key"])
+        if target is not None:
+            self._change_original(*target, call.params)
+        return web.json_response({"ok": True})
+
+    def _change_original(self, channel: str, ts: str, params: Json) -> None:
+        """replace_original / delete_original, applied to the message the click came from."""
+        original = self._find(channel, ts)
+        if original is None:
+            return
+        if _truthy(params.get("delete_original")):
+            self.messages[channel].remove(original)
+        elif _truthy(params.get("replace_original")):
+            for key in ("text", "blocks", "attachments"):
+                original.pop(key, None)
+                if key in params:
+                    original[key] = params[key]
+
+    def _check_payload(self, call: Call) -> None:
+        params = call.params
+        errors: list[str] = []
+        if call.method in MESSAGE_METHODS and "blocks" in params:
+            errors += check_blocks(params["blocks"], MAX_MESSAGE_BLOCKS)
+        if call.method.startswith("views.") and "view" in params:
+            errors += check_view(params["view"])
+        if errors:
+            self.block_errors += [f"{call.method}: {error}" for error in errors]
+            raise SlackError("invalid_blocks", errors=errors)
+        text = params.get("text")
+        too_long = isinstance(text, str) and len(text) > MAX_TEXT_LENGTH
+        if too_long and call.method in ("chat.postMessage", "chat.update"):
+            raise SlackError("msg_too_long")
+
+    # -- storage ------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        micros = max(time.time_ns() // 1000, self._last_ts_micros + 1)
+        self._last_ts_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):08d}"
+
+    def _store(self, channel: str, message: Json, ts: str | None = None) -> Json:
+        message["ts"] = ts or self._next_ts()
+        history = self.messages.setdefault(channel, [])
+        history.append(message)
+        history.sort(key=lambda m: _ts_key(m["ts"]))
+        thread_ts = message.get("thread_ts")
+        if thread_ts and thread_ts != message["ts"]:
+            parent = self._find(channel, thread_ts)
+            if parent is not None:
+                parent["thread_ts"] = thread_ts
+                parent["reply_count"] = parent.get("reply_count", 0) + 1
+                parent["latest_reply"] = message["ts"]
+        return message
+
+    def _find(self, channel: str, ts: str) -> Json | None:
+        return next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
+
+    def _team_of(self, call: Call) -> str:
+        """Tokens minted by oauth.v2.access ("xoxb-fake-<team>") belong to that team."""
+        prefix = "xoxb-fake-"
+        if call.token and call.token.startswith(prefix):
+            return call.token.removeprefix(prefix)
+        return self.team_id
+
+    def _team(self, team_id: str) -> Json:
+        name = self.team_names.get(team_id, f"Team {team_id}")
+        return {"id": team_id, "name": name, "domain": name.lower().replace(" ", "-")}
+
+    def _check_not_archived(self, channel: str) -> None:
+        if channel in self.archived_channels:
+            raise SlackError("is_archived")
+
+    @staticmethod
+    def _shown(message: Json, include_metadata: bool) -> Json:
+        return {k: v for k, v in message.items() if include_metadata or k != "metadata"}
+
+    # -- method handlers ----------------------------------------------------
+
+    def _auth_test(self, call: Call) -> Json:
+        team = self._team(self._team_of(call))
+        return {
+            "url": f"https://{team['domain']}.slack.test/",
+            "team": team["name"],
+            "user": "hypobot",
+            "team_id": team["id"],
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, call: Call) -> Json:
+        params = call.params
+        channel = _require(params, "channel", "channel_not_found")
+        self._check_not_archived(channel)
+        if not any(params.get(key) for key in ("text", "blocks", "attachments")):
+            raise SlackError("no_text")
+        message: Json = {
+            "type": "message",
+            "text": params.get("text", ""),
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "team": self._team_of(call),
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata", "reply_broadcast"):
+            if params.get(key) not in (None, ""):
+                message[key] = params[key]
+        self._store(channel, message)
+        return {"channel": channel, "ts": message["ts"], "message": message}
+
+    def _chat_update(self, call: Call) -> Json:
+        params = call.params
+        channel = _require(params, "channel", "channel_not_found")
+        ts = _require(params, "ts", "message_not_found")
+        self._check_not_archived(channel)
+        message = self._find(channel, ts)
+        if message is None:
+            raise SlackError("message_not_found")
+        for key in ("text", "blocks", "attachments", "metadata"):
+            if key in params:
+                message[key] = params[key]
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        return {"channel": channel, "ts": ts, "text": message.get("text", ""), "message": message}
+
+    def _chat_post_ephemeral(self, call: Call) -> Json:
+        channel = _require(call.params, "channel", "channel_not_found")
+        _require(call.params, "user", "user_not_in_channel")
+        self._check_not_archived(channel)
+        return {"message_ts": self._next_ts()}
+
+    def _chat_get_permalink(self, call: Call) -> Json:
+        channel = _require(call.params, "channel", "channel_not_found")
+        ts = _require(call.params, "message_ts", "message_not_found")
+        return {
+            "channel": channel,
+            "permalink": f"{PERMALINK_ROOT}/archives/{channel}/p{ts.replace('.', '')}",
+        }
+
+    def _save_view(self, call: Call, view_id: str | None = None) -> Json:
+        view = _require(call.params, "view")
+        view_id = view_id or self._next_id("V")
+        saved: Json = {
+            "id": view_id,
+            "team_id": self._team_of(call),
+            "callback_id": "",
+            "private_metadata": "",
+            "external_id": "",
+            "state": {"values": {}},
+            "hash": f"{time.time():.6f}.{view_id}",
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": self.app_id,
+            "app_installed_team_id": self._team_of(call),
+            "bot_id": self.bot_id,
+            **view,
+        }
+        self.views[view_id] = saved
+        return {"view": saved}
+
+    def _views_open(self, call: Call) -> Json:
+        if not (call.params.get("trigger_id") or call.params.get("interactivity_pointer")):
+            raise SlackError("invalid_trigger_id")
+        return self._save_view(call)
+
+    def _views_update(self, call: Call) -> Json:
+        view_id = call.params.get("view_id")
+        if not view_id:
+            external_id = _require(call.params, "external_id")
+            view_id = next(
+                (v["id"] for v in self.views.values() if v.get("external_id") == external_id),
+                None,
+            )
+            if view_id is None:
+                raise SlackError("not_found")
+        return self._save_view(call, view_id)
+
+    def _views_publish(self, call: Call) -> Json:
+        user_id = _require(call.params, "user_id", "user_not_found")
+        response = self._save_view(call)
+        self.home_views[user_id] = response["view"]
+        return response
+
+    def _users_info(self, call: Call) -> Json:
+        user_id = _require(call.params, "user", "user_not_found")
+        name = f"user-{user_id.lower()}"
+        user: Json = {
+            "id": user_id,
+            "team_id": self._team_of(call),
+            "name": name,
+            "real_name": name,
+            "deleted": False,
+            "is_admin": user_id in self.admins,
+            "is_owner": False,
+            "is_bot": user_id == self.bot_user_id,
+            "tz": "Europe/Berlin",
+            "tz_label": "Central European Time",
+            "tz_offset": 3600,
+            "profile": {"real_name": name, "display_name": name},
+        }
+        return {"user": {**user, **self.user_fields.get(user_id, {})}}
+
+    def _conversations_info(self, call: Call) -> Json:
+        channel = _require(call.params, "channel", "channel_not_found")
+        return {
+            "channel": {
+                "id": channel,
+                "name": self.channel_names.get(channel, channel.lower()),
+                "is_channel": True,
+                "is_private": False,
+                "is_member": True,
+                "is_archived": channel in self.archived_channels,
+                "created": 1_700_000_000,
+            }
+        }
+
+    def _conversations_history(self, call: Call) -> Json:
+        params = call.params
+        channel = _require(params, "channel", "channel_not_found")
+        oldest = _ts_key(str(params.get("oldest") or "0"))
+        latest = _ts_key(str(params["latest"])) if params.get("latest") else None
+        inclusive = _truthy(params.get("inclusive"))
+
+        def in_range(ts: Decimal) -> bool:
+            above = ts >= oldest if inclusive else ts > oldest
+            below = latest is None or (ts <= latest if inclusive else ts < latest)
+            return above and below
+
+        top_level = [
+            m
+            for m in reversed(self.messages.get(channel, []))
+            if in_range(_ts_key(m["ts"]))
+            and (m.get("thread_ts") in (None, m["ts"]) or _truthy(m.get("reply_broadcast")))
+        ]
+        return self._page(top_level, params)
+
+    def _conversations_replies(self, call: Call) -> Json:
+        params = call.params
+        channel = _require(params, "channel", "channel_not_found")
+        ts = _require(params, "ts", "thread_not_found")
+        if self._find(channel, ts) is None:
+            raise SlackError("thread_not_found")
+        thread = [m for m in self.messages[channel] if m["ts"] == ts or m.get("thread_ts") == ts]
+        return self._page(thread, params)
+
+    def _page(self, messages: list[Json], params: Json) -> Json:
+        limit = int(params.get("limit") or 100)
+        include_metadata = _truthy(params.get("include_all_metadata"))
+        return {
+            "messages": [self._shown(m, include_metadata) for m in messages[:limit]],
+            "has_more": len(messages) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _files_get_upload_url(self, call: Call) -> Json:
+        filename = _require(call.params, "filename")
+        length = int(_require(call.params, "length"))
+        file_id = self._next_id("F")
+        self.files[file_id] = {
+            "id": file_id,
+            "name": filename,
+            "title": filename,
+            "size": length,
+            "user": self.bot_user_id,
+            "permalink": f"{PERMALINK_ROOT}/files/{self.bot_user_id}/{file_id}/{filename}",
+            "channels": [],
+        }
+        return {"upload_url": f"{self.root_url}upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, call: Call) -> Json:
+        params = call.params
+        requested = _require(params, "files")
+        if not isinstance(requested, list) or not requested:
+            raise SlackError("invalid_arguments")
+        channels = [c for c in str(params.get("channels") or "").split(",") if c]
+        if params.get("channel_id"):
+            channels.append(params["channel_id"])
+        for channel in channels:
+            self._check_not_archived(channel)
+        completed: list[Json] = []
+        for item in requested:
+            file_id = item.get("id")
+            if file_id not in self.uploads:
+                raise SlackError("file_not_found")
+            info = self.files[file_id]
+            info["title"] = item.get("title") or info["name"]
+            info["channels"] = channels
+            info["initial_comment"] = params.get("initial_comment")
+            info["thread_ts"] = params.get("thread_ts")
+            completed.append({key: info[key] for key in ("id", "title", "name", "size")})
+        return {"files": completed}
+
+    def _oauth_v2_access(self, call: Call) -> Json:
+        code = _require(call.params, "code", "invalid_code")
+        team = self._team(self.oauth_codes.get(code, self.team_id))
+        return {
+            "access_token": f"xoxb-fake-{team['id']}",
+            "token_type": "bot",
+            "scope": "commands,chat:write,users:read,channels:history,files:write",
+            "bot_user_id": self.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": team["id"], "name": team["name"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": self.installer_user_id},
+        }
+
+    def _team_info(self, call: Call) -> Json:
+        return {"team": self._team(call.params.get("team") or self._team_of(call))}
+
+
+@asynccontextmanager
+async def serve_fake_slack(team_id: str = "T1") -> AsyncIterator[FakeSlack]:
+    """Run a FakeSlack on a free loopback port for the duration of the block.
+
+    Typical fixture::
+
+        @pytest.fixture
+        async def fake_slack():
+            async with serve_fake_slack() as fake:
+                yield fake
+    """
+    fake = FakeSlack(team_id)
+    async with serve_on_loopback(fake.web_app()) as root:
+        fake.root_url = f"{root}/"
+        yield fake

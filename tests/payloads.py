@@ -1,0 +1,108 @@
+"""Slack-shaped bodies the shared builders in tests/signing.py don't make yet: a message
+shortcut (message_action) and an external select's type-ahead (block_suggestion)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.signing import API_APP_ID, FORM, VERIFICATION_TOKEN, Json, sign
+
+
+def _team(team_id: str) -> Json:
+    return {"id": team_id, "domain": "acme"}
+
+
+def _user(user_id: str, team_id: str) -> Json:
+    return {"id": user_id, "username": "alice", "name": "alice", "team_id": team_id}
+
+
+def _form(payload: Json) -> str:
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def message_shortcut_body(
+    callback_id: str,
+    *,
+    text: str,
+    message_ts: str,
+    author_id: str = "U2",
+    team_id: str = "T1",
+    user_id: str = "U1",
+    channel_id: str = "C1",
+    trigger_id: str = "trig-shortcut",
+    response_url: str = "",
+    message: Json | None = None,
+) -> str:
+    """A message shortcut on a message `author_id` wrote (fields of `message` override)."""
+    return _form(
+        {
+            "type": "message_action",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": f"{time.time():.6f}",
+            "team": _team(team_id),
+            "user": _user(user_id, team_id),
+            "channel": {"id": channel_id, "name": "general"},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": trigger_id,
+            "response_url": response_url,
+            "message_ts": message_ts,
+            "message": {
+                "type": "message",
+                "user": author_id,
+                "ts": message_ts,
+                "text": text,
+                **(message or {}),
+            },
+            "api_app_id": API_APP_ID,
+        }
+    )
+
+
+def block_suggestion_body(
+    action_id: str,
+    value: str,
+    *,
+    team_id: str = "T1",
+    user_id: str = "U1",
+    block_id: str | None = None,
+    view_id: str = "V1",
+    callback_id: str = "",
+) -> str:
+    """What Slack sends while someone types into an external_select inside a modal."""
+    return _form(
+        {
+            "type": "block_suggestion",
+            "user": _user(user_id, team_id),
+            "container": {"type": "view", "view_id": view_id},
+            "api_app_id": API_APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "action_id": action_id,
+            "block_id": block_id or action_id,
+            "value": value,
+            "team": _team(team_id),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": {
+                "id": view_id,
+                "team_id": team_id,
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": "",
+                "state": {"values": {}},
+            },
+        }
+    )
+
+
+async def post_signed(slack: Any, body: str) -> tuple[int, Any]:
+    """Post a form body signed as Slack would; a JSON answer comes back parsed."""
+    status, text = await slack.post_raw(body, FORM, sign(body))
+    try:
+        return status, json.loads(text) if text else {}
+    except ValueError:
+        return status, text

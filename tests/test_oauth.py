@@ -1,0 +1,400 @@
+"""Installing Hypobot in any workspace: /slack/install, /slack/oauth_redirect, each team's
+token sealed in our database and used for that team's messages, and uninstalls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import aiohttp
+import pytest
+import yaml
+from cryptography.fernet import Fernet
+from tortoise import connections
+
+from bot import oauth
+from bot.app import build
+from bot.runtime import Runtime
+from bot.server import web_app
+from bot.settings import Settings, SettingsError, load_settings
+from bot.slack import InstalledWorkspaces
+from storage import db
+from storage import outbox as outbox_store
+from storage.installations import TokenCipher
+from storage.models import Bet, Installation, OAuthState, Outbox
+from tests.conftest import Clock, eventually, hypobot_settings
+from tests.fakeslack import FakeSlack, serve_on_loopback
+from tests.jobs_support import ONE_LINER
+from tests.signing import SlackClient
+
+KEY = Fernet.generate_key().decode()
+CLIENT_ID = "1234567890.1234567890123"
+CLIENT_SECRET = "test-client-secret"
+STATE_COOKIE = "slack-app-oauth-state"
+MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+
+
+def oauth_settings(fake: FakeSlack, database: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": None,
+        "slack_client_id": CLIENT_ID,
+        "slack_client_secret": CLIENT_SECRET,
+        "hypobot_encryption_key": KEY,
+    }
+    return hypobot_settings(fake, database, **(values | overrides))
+
+
+@dataclass
+class Installable:
+    """Hypobot in OAuth mode, served on loopback, talking to the fake Slack."""
+
+    url: str
+    fake: FakeSlack
+    session: aiohttp.ClientSession
+    runtime: Runtime
+    clock: Clock
+    database: str
+
+    @property
+    def slack(self) -> SlackClient:
+        return SlackClient(self.url, self.session)
+
+    async def start_install(self) -> tuple[int, str, str]:
+        """GET /slack/install: (status, Location, state)."""
+        async with self.session.get(f"{self.url}/slack/install", allow_redirects=False) as r:
+            location = r.headers.get("Location", "")
+            state = parse_qs(urlsplit(location).query).get("state", [""])[0]
+            return r.status, location, state
+
+    async def finish_install(self, state: str, code: str, *, cookie: str | None = None) -> int:
+        """GET /slack/oauth_redirect from the browser that holds the state cookie."""
+        query = urlencode({"code": code, "state": state})
+        headers = {"Cookie": f"{STATE_COOKIE}={state if cookie is None else cookie}"}
+        async with self.session.get(
+            f"{self.url}/slack/oauth_redirect?{query}", headers=headers, allow_redirects=False
+        ) as r:
+            await r.read()
+            return r.status
+
+    async def install(self, team_id: str) -> None:
+        code = f"code-{team_id}"
+        self.fake.oauth_codes[code] = team_id
+        _, _, state = await self.start_install()
+        assert await self.finish_install(state, code) == 200
+
+    async def command(self, text: str, *, team_id: str, **kw: Any) -> tuple[int, Any]:
+        kw.setdefault("response_url", self.fake.response_url(f"command-{team_id}"))
+        return await self.slack.command(text, team_id=team_id, **kw)
+
+    async def deliver(self) -> None:
+        await self.runtime.courier.drain()
+        await self.runtime.courier.deliver(now=self.clock())
+
+
+@pytest.fixture
+async def installable(
+    database: str, fake_slack: FakeSlack, clock: Clock
+) -> AsyncIterator[Installable]:
+    app, runtime = build(oauth_settings(fake_slack, database), clock=clock)
+    await runtime.warm_up()
+    async with serve_on_loopback(web_app(app)) as url, aiohttp.ClientSession() as session:
+        yield Installable(url, fake_slack, session, runtime, clock, database)
+        await runtime.courier.drain()
+
+
+def posts_by_token(fake: FakeSlack) -> dict[str | None, set[str | None]]:
+    """chat.postMessage calls: which channels each token posted to."""
+    posted: dict[str | None, set[str | None]] = {}
+    for call in fake.calls_to("chat.postMessage"):
+        posted.setdefault(call.token, set()).add(call.channel)
+    return posted
+
+
+# --- /slack/install ----------------------------------------------------------------------------
+
+
+async def test_install_redirects_to_slack_authorize_with_a_state_kept_in_the_database(
+    installable: Installable,
+) -> None:
+    status, location, state = await installable.start_install()
+    assert status == 302
+    assert location.startswith(f"{installable.fake.root_url}oauth/v2/authorize?")
+    query = parse_qs(urlsplit(location).query)
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["scope"] == [",".join(oauth.BOT_SCOPES)]
+    assert await OAuthState.filter(state=state).exists()
+
+
+def test_authorize_page_sits_beside_the_web_api() -> None:
+    assert oauth.authorization_url("https://slack.com/api/") == (
+        "https://slack.com/oauth/v2/authorize"
+    )
+    assert oauth.authorization_url("https://slack-gov.com/api/") == (
+        "https://slack-gov.com/oauth/v2/authorize"
+    )
+    assert oauth.authorization_url("https://proxy.internal/slack/") == (
+        "https://slack.com/oauth/v2/authorize"
+    )
+
+
+def test_requested_bot_scopes_are_the_manifest_bot_scopes() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    assert set(oauth.BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+# --- /slack/oauth_redirect ---------------------------------------------------------------------
+
+
+async def test_redirect_stores_the_installation_with_the_token_sealed(
+    installable: Installable,
+) -> None:
+    installable.fake.oauth_codes["code-1"] = "T2"
+    _, _, state = await installable.start_install()
+
+    assert await installable.finish_install(state, "code-1") == 200
+
+    row = await Installation.get(team_id="T2")
+    assert (row.bot_user_id, row.bot_id, row.installer_user_id) == ("UBOT", "BBOT", "U1")
+    raw = await connections.get(db.connection_name(installable.database)).execute_query_dict(
+        "SELECT * FROM installations"
+    )
+    assert "xoxb-fake-T2" not in repr(raw)
+    assert TokenCipher(KEY).open(row.bot_token_sealed) == "xoxb-fake-T2"
+    assert not await OAuthState.filter(state=state).exists()  # good once
+
+
+async def test_installing_again_replaces_the_token_and_keeps_one_row(
+    installable: Installable,
+) -> None:
+    await installable.install("T2")
+    first = await Installation.get(team_id="T2")
+
+    await installable.install("T2")
+
+    rows = await Installation.filter(team_id="T2")
+    assert len(rows) == 1
+    assert rows[0].bot_token_sealed != first.bot_token_sealed  # Fernet seals with a fresh IV
+    assert rows[0].installed_at == first.installed_at
+
+
+async def test_redirect_with_a_state_never_issued_is_refused_and_stores_nothing(
+    installable: Installable,
+) -> None:
+    installable.fake.oauth_codes["code-1"] = "T2"
+
+    status = await installable.finish_install("forged-state", "code-1")
+
+    assert status == 401
+    assert not await Installation.exists()
+    assert installable.fake.calls_to("oauth.v2.access") == []
+
+
+async def test_redirect_with_an_expired_state_is_refused(installable: Installable) -> None:
+    installable.fake.oauth_codes["code-1"] = "T2"
+    _, _, state = await installable.start_install()
+    installable.clock.advance(seconds=oauth.STATE_TTL_S + 1)
+
+    assert await installable.finish_install(state, "code-1") == 401
+    assert not await Installation.exists()
+
+
+async def test_redirect_with_a_used_state_is_refused(installable: Installable) -> None:
+    installable.fake.oauth_codes["code-1"] = "T2"
+    _, _, state = await installable.start_install()
+    assert await installable.finish_install(state, "code-1") == 200
+
+    assert await installable.finish_install(state, "code-1") == 401
+
+
+async def test_redirect_from_another_browser_is_refused(installable: Installable) -> None:
+    installable.fake.oauth_codes["code-1"] = "T2"
+    _, _, state = await installable.start_install()
+
+    assert await installable.finish_install(state, "code-1", cookie="someone-else") == 400
+    assert not await Installation.exists()
+
+
+# --- using an installation ---------------------------------------------------------------------
+
+
+async def test_command_from_an_installed_workspace_posts_its_card_with_that_workspace_token(
+    installable: Installable,
+) -> None:
+    await installable.install("T2")
+
+    status, body = await installable.command(f"new {ONE_LINER}", team_id="T2", channel_id="C2")
+    await installable.deliver()
+
+    assert status == 200, body
+    bet = await Bet.get(team_id="T2", number=1)
+    assert bet.card_ts is not None
+    assert posts_by_token(installable.fake) == {"xoxb-fake-T2": {"C2"}}
+
+
+async def test_each_workspace_outbox_rows_go_out_with_its_own_token(
+    installable: Installable,
+) -> None:
+    await installable.install("T2")
+    await installable.install("T3")
+
+    await installable.command(f"new {ONE_LINER}", team_id="T2", channel_id="C2")
+    await installable.command(f"new {ONE_LINER}", team_id="T3", channel_id="C3")
+    await installable.deliver()
+
+    assert posts_by_token(installable.fake) == {"xoxb-fake-T2": {"C2"}, "xoxb-fake-T3": {"C3"}}
+    assert await Outbox.filter(status="sent").count() == 2
+
+
+async def test_workspace_admin_check_asks_slack_with_the_team_token(
+    installable: Installable,
+) -> None:
+    await installable.install("T2")
+    installable.fake.admins.add("UBOSS")
+    await installable.command(f"new {ONE_LINER}", team_id="T2", user_id="U1")
+
+    status, body = await installable.command(
+        "kill H-1 nobody asked for it", team_id="T2", user_id="UBOSS"
+    )
+    await installable.deliver()
+
+    assert status == 200, body
+    assert (await Bet.get(team_id="T2", number=1)).state == "killed"
+    tokens = {call.token for call in installable.fake.calls_to("users.info")}
+    assert tokens == {"xoxb-fake-T2"}
+
+
+async def test_command_from_a_workspace_that_never_installed_is_told_so(
+    installable: Installable,
+) -> None:
+    status, _ = await installable.command(f"new {ONE_LINER}", team_id="T9")
+
+    assert status == 200
+    answers = await installable.fake.wait_for("response_url")
+    assert "not installed" in (answers[0].text or "")
+    assert not await Bet.exists()
+
+
+async def test_installed_workspaces_reuse_one_client_per_team(installable: Installable) -> None:
+    await installable.install("T2")
+    clients = InstalledWorkspaces(
+        oauth.installations(oauth_settings(installable.fake, installable.database)).bot_token,
+        installable.fake.base_url,
+    )
+
+    first = await clients.for_team("T2")
+
+    assert first is not None and first.token == "xoxb-fake-T2"
+    assert await clients.for_team("T2") is first
+    assert await clients.for_team("T9") is None
+
+
+async def test_a_token_sealed_with_another_key_counts_as_not_installed(
+    installable: Installable,
+) -> None:
+    await installable.install("T2")
+    another_key = Fernet.generate_key().decode()
+    other = oauth.installations(
+        oauth_settings(installable.fake, installable.database, hypobot_encryption_key=another_key)
+    )
+
+    assert await other.bot_token("T2") is None
+    assert await installable.runtime.courier.clients.for_team("T2") is not None
+
+
+# --- uninstalling ------------------------------------------------------------------------------
+
+
+async def test_app_uninstalled_forgets_the_tokens_and_later_rows_fail_as_no_installation(
+    installable: Installable,
+) -> None:
+    await installable.install("T2")
+    await installable.install("T3")
+    await installable.command(f"new {ONE_LINER}", team_id="T2", channel_id="C2")
+    await installable.deliver()
+
+    status, _ = await installable.slack.event({"type": "app_uninstalled"}, team_id="T2")
+
+    assert status == 200
+
+    async def forgotten() -> bool:
+        return not await Installation.filter(team_id="T2").exists()
+
+    await eventually(forgotten)
+    assert await Installation.filter(team_id="T3").exists()
+    assert await Bet.filter(team_id="T2").exists()  # the team's data stays until purged
+    now = installable.clock()
+    row = await outbox_store.enqueue("T2", "C2", "notice", {"text": "hello"}, now=now)
+    await installable.deliver()
+    failed = await Outbox.get(id=row.id)
+    assert failed.status == "failed"
+    assert failed.last_error.startswith("no_installation")
+
+
+async def test_tokens_revoked_for_the_bot_forgets_the_tokens(installable: Installable) -> None:
+    await installable.install("T2")
+
+    event = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}}
+    status, _ = await installable.slack.event(event, team_id="T2")
+
+    assert status == 200
+
+    async def forgotten() -> bool:
+        return not await Installation.filter(team_id="T2").exists()
+
+    await eventually(forgotten)
+
+
+async def test_tokens_revoked_for_a_user_keeps_the_bot(installable: Installable) -> None:
+    await installable.install("T2")
+
+    event = {"type": "tokens_revoked", "tokens": {"oauth": ["U1"], "bot": []}}
+    status, _ = await installable.slack.event(event, team_id="T2")
+
+    assert status == 200
+    assert await installable.runtime.courier.clients.for_team("T2") is not None
+    assert await Installation.filter(team_id="T2").exists()
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_oauth_variables_stand_in_for_the_bot_token() -> None:
+    settings = Settings(
+        slack_signing_secret="s3cret-value",
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        hypobot_encryption_key=KEY,
+    )
+
+    settings.require_slack()
+
+    assert settings.multi_workspace
+
+
+def test_a_client_id_without_secret_and_key_names_both() -> None:
+    settings = Settings(slack_signing_secret="s3cret-value", slack_client_id=CLIENT_ID)
+
+    with pytest.raises(SettingsError) as refused:
+        settings.require_slack()
+
+    message = str(refused.value)
+    assert message.startswith("SLACK_CLIENT_SECRET and HYPOBOT_ENCRYPTION_KEY are not set")
+    assert "Fernet.generate_key()" in message
+    assert "\n" not in message
+
+
+def test_a_malformed_encryption_key_says_how_to_make_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HYPOBOT_ENCRYPTION_KEY", "not-a-key")
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+
+    message = str(refused.value)
+    assert message.startswith("HYPOBOT_ENCRYPTION_KEY is malformed (must be a Fernet key")
+    assert "Fernet.generate_key()" in message
+    assert "not-a-key" not in message
