@@ -74,7 +74,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except SettingsError as error:
         sys.exit(f"hypobot: {error}")
     _configure_logs(settings)
-    asyncio.run(_serve(settings))
+    try:
+        asyncio.run(_serve(settings))
+    except SettingsError as error:
+        sys.exit(f"hypobot: {error}")
     return 0
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
 from bot.service import Service
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack import SingleWorkspaceAuthorize
 from jobs.outbox import Courier
+
+log = logging.getLogger("hypobot.runtime")
 
 
 @dataclass
@@ -18,6 +24,22 @@ class Runtime:
     authorize: SingleWorkspaceAuthorize | None = None
 
     async def warm_up(self) -> None:
-        """Ask Slack who we are before the first request needs it."""
-        if self.authorize is not None:
+        """Ask Slack who we are before the first request needs it.
+
+        Slack being unreachable at start-up is no reason not to serve: the first request
+        asks again. A token Slack refuses is fatal, with one line that says so.
+        """
+        if self.authorize is None:
+            return
+        try:
             await self.authorize.warm_up()
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
+                raise SettingsError(
+                    f"SLACK_BOT_TOKEN was refused by Slack ({code}); copy it again from "
+                    "OAuth & Permissions → Bot User OAuth Token"
+                ) from None
+            log.warning("slack.auth_test_failed", extra={"error": code})
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            log.warning("slack.unreachable", extra={"error_type": type(error).__name__})
