@@ -1,8 +1,8 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from orjson import loads
 from tortoise.fields.base import OnDelete
-from tortoise.fields.data import JSON_DUMPS
+# Tortoise's own JSON codec (orjson when installed, the standard library otherwise).
+from tortoise.fields.data import JSON_DUMPS, JSON_LOADS
 from tortoise import fields
 from tortoise.indexes import Index
 
@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
                 ('kind', fields.CharField(max_length=32)),
                 ('from_state', fields.CharField(null=True, max_length=16)),
                 ('to_state', fields.CharField(null=True, max_length=16)),
-                ('data', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
+                ('data', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=JSON_LOADS)),
             ],
             options={'table': 'events', 'app': 'models', 'indexes': [Index(fields=['team_id', 'bet_id']), Index(fields=['team_id', 'channel_id', 'at'])], 'pk_attr': 'id', 'table_description': 'Every change, written in the same transaction as the change itself.'},
             bases=['Model'],
@@ -132,7 +132,7 @@ class Migration(migrations.Migration):
                 ('kind', fields.CharField(max_length=24)),
                 ('bet', fields.ForeignKeyField('models.Bet', source_field='bet_id', null=True, db_constraint=True, to_field='id', related_name='outbox', on_delete=OnDelete.CASCADE)),
                 ('thread_ts', fields.CharField(null=True, max_length=32)),
-                ('payload', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
+                ('payload', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=JSON_LOADS)),
                 ('status', fields.CharField(default='pending', max_length=12)),
                 ('attempts', fields.IntField(default=0)),
                 ('next_attempt_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
