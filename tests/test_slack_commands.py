@@ -178,7 +178,8 @@ async def workspace_row_locked(hypobot: Hypobot) -> AsyncIterator[None]:
             await transaction.rollback()
             await other.close()
     else:
-        other = sqlite3.connect(hypobot.database.removeprefix("sqlite://"), isolation_level=None)
+        path = hypobot.database.removeprefix("sqlite://")
+        other = sqlite3.connect(path, isolation_level=None, timeout=30)
         other.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -191,6 +192,7 @@ async def test_slow_command_acks_in_time_and_answers_through_response_url(
     hypobot: Hypobot,
 ) -> None:
     await hypobot.command(f"new {ONE_LINER}")
+    await hypobot.deliver()  # nothing else writes while the lock is held
     async with workspace_row_locked(hypobot):
         started = time.monotonic()
         status, body = await hypobot.command(f"new {ONE_LINER}")
