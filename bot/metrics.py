@@ -142,7 +142,7 @@ def request_kind(content_type: str, body: bytes) -> str:
             payload = json.loads(form["payload"][0]) if "payload" in form else None
             kind = payload.get("type") if isinstance(payload, dict) else None
             return _PAYLOAD_KINDS.get(kind, "other") if isinstance(kind, str) else "other"
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         pass
     return "other"
 

@@ -138,12 +138,23 @@ async def refuse_garbage(
 
 
 def _parses_like_slack(body: str, content_type: str) -> bool:
-    """Bolt's own body parser must give an object whose `type`, if any, is a string."""
+    """Bolt's own body parser must give an object shaped as Slack sends them: `type` a
+    string, `event` and `view` objects with a string `type`, `actions` a non-empty list of
+    objects. Bolt's routing assumes these shapes and answers 500 when they are otherwise."""
     try:
         parsed = parse_body(body, content_type)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
-    return isinstance(parsed, dict) and isinstance(parsed.get("type", ""), str)
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("type", ""), str):
+        return False
+    for key in ("event", "view"):
+        part = parsed.get(key, {"type": ""})
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            return False
+    if not isinstance(parsed.get("view", {}).get("callback_id", ""), str):
+        return False
+    actions = parsed.get("actions", [{}])
+    return isinstance(actions, list) and bool(actions) and all(isinstance(a, dict) for a in actions)
 
 
 def web_app(app: AsyncApp) -> web.Application:

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
 
 log = logging.getLogger("hypobot.listeners")
+
+# A lost or restarted database: retrying is the right advice. Tortoise does not translate
+# every asyncpg connection error, so those are named here too.
+TRANSIENT = (
+    DBConnectionError,
+    OperationalError,
+    TransactionManagementError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InternalClientError,
+)
 
 TRY_AGAIN = (
     "Hypobot couldn't reach its database just now, so nothing was changed. "
@@ -17,9 +31,7 @@ OUR_FAULT = "Something went wrong on Hypobot's side, so nothing was changed. Ple
 
 def failure_text(error: BaseException, *, where: str) -> str:
     """Log the failure (type and place, never the payload) and say what the user can do."""
-    transient = isinstance(
-        error, (DBConnectionError, OperationalError, TransactionManagementError, OSError)
-    )
+    transient = isinstance(error, TRANSIENT)
     log.error(
         "listener.failed",
         extra={"where": where, "error_type": type(error).__name__, "transient": transient},
