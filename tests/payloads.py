@@ -6,21 +6,19 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import urlencode
 
+from bot.console.signing import _interactive_body as _form
+from bot.console.signing import _team as _named_team
+from bot.console.signing import _user as _named_user
 from tests.signing import API_APP_ID, FORM, VERIFICATION_TOKEN, Json, sign
 
 
 def _team(team_id: str) -> Json:
-    return {"id": team_id, "domain": "acme"}
+    return _named_team(team_id, "acme")
 
 
 def _user(user_id: str, team_id: str) -> Json:
-    return {"id": user_id, "username": "alice", "name": "alice", "team_id": team_id}
-
-
-def _form(payload: Json) -> str:
-    return urlencode({"payload": json.dumps(payload)})
+    return _named_user(user_id, "alice", team_id)
 
 
 def message_shortcut_body(
