@@ -45,6 +45,7 @@ PERMANENT = frozenset(
     }
 )
 METADATA_TYPE = "hypobot_outbox"
+LOOKBACK_S = 600  # how far before a row's creation a lost send is searched for
 BATCH = 200  # rows claimed at a time
 MOST_PER_PASS = 5000  # rows one pass may take; the next pass takes the rest
 CHANNELS_AT_ONCE = 32  # channels sent to in parallel (each channel stays in order)
@@ -68,6 +69,13 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _log_failure(task: asyncio.Task[DeliveryReport]) -> None:
+    """A background delivery that failed (say, the database dropped): log it; the next
+    pass retries the rows, which are still in the outbox."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("outbox.background_failed", extra={"error_type": type(task.exception()).__name__})
+
+
 class Courier:
     """Delivers outbox rows through the team's Web API client."""
 
@@ -87,6 +95,7 @@ class Courier:
         """Deliver soon, in the background (after a listener has acked)."""
         if self._kick is None or self._kick.done():
             self._kick = asyncio.create_task(self.deliver())
+            self._kick.add_done_callback(_log_failure)
 
     async def drain(self) -> None:
         """Wait for a background delivery started by kick() (tests, shutdown)."""
@@ -215,7 +224,8 @@ class Courier:
         self, client: AsyncWebClient, row: Outbox, thread_ts: str | None
     ) -> str | None:
         """A message this row already posted (a sender died before marking it sent)."""
-        oldest = f"{row.created_at.timestamp() - 1:.6f}"
+        # Match on metadata, so search generously: Slack's clock and ours may disagree.
+        oldest = f"{row.created_at.timestamp() - LOOKBACK_S:.6f}"
         if thread_ts:
             response = await client.conversations_replies(
                 channel=row.channel_id, ts=thread_ts, oldest=oldest, include_all_metadata=True

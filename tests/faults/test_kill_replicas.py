@@ -31,8 +31,11 @@ from tests.faults.conftest import (
 )
 from tests.jobs_support import run_job, shipped_bet
 
-MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-DIGEST_AT = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)  # Tuesday, the channels' digest time
+# In the past, whatever the machine's clock says: a sender that died mid-send looks for its
+# message among those Slack has since its row was written, and the fake Slack stamps
+# messages with the real time.
+MONDAY = datetime(2024, 11, 4, 10, 0, tzinfo=UTC)
+DIGEST_AT = datetime(2024, 11, 5, 9, 30, tzinfo=UTC)  # Tuesday, the channels' digest time
 # Past the digest claim's lease (5 minutes) and the outbox lease (60 s), inside the grace (3 h).
 AFTER_THE_LEASES = timedelta(minutes=6)
 
