@@ -124,17 +124,7 @@ class Installations(AsyncInstallationStore):
         found = await self.bot(team_id) if team_id and not is_enterprise_install else None
         if found is None:
             return None
-        return Bot(
-            app_id=found.app_id or None,
-            enterprise_id=found.enterprise_id,
-            team_id=found.team_id,
-            team_name=found.team_name,
-            bot_token=found.bot_token,
-            bot_id=found.bot_id,
-            bot_user_id=found.bot_user_id,
-            bot_scopes=found.bot_scopes,
-            installed_at=found.installed_at.timestamp(),
-        )
+        return Bot(**_bot_fields(found))
 
     async def async_find_installation(
         self,
@@ -149,18 +139,7 @@ class Installations(AsyncInstallationStore):
         found = await self.bot(team_id) if team_id and not is_enterprise_install else None
         if found is None or (user_id is not None and user_id != found.installer_user_id):
             return None
-        return Installation(
-            app_id=found.app_id or None,
-            enterprise_id=found.enterprise_id,
-            team_id=found.team_id,
-            team_name=found.team_name,
-            bot_token=found.bot_token,
-            bot_id=found.bot_id,
-            bot_user_id=found.bot_user_id,
-            bot_scopes=found.bot_scopes,
-            user_id=found.installer_user_id or "",
-            installed_at=found.installed_at.timestamp(),
-        )
+        return Installation(**_bot_fields(found), user_id=found.installer_user_id or "")
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         if team_id:
@@ -279,3 +258,18 @@ def oauth_settings(
         state_expiration_seconds=STATE_TTL_S,
         logger=logging.getLogger("hypobot.bolt.oauth"),
     )
+
+
+def _bot_fields(found: Any) -> dict[str, Any]:
+    """What Bolt's Bot and Installation share, from our stored installation."""
+    return {
+        "app_id": found.app_id or None,
+        "enterprise_id": found.enterprise_id,
+        "team_id": found.team_id,
+        "team_name": found.team_name,
+        "bot_token": found.bot_token,
+        "bot_id": found.bot_id,
+        "bot_user_id": found.bot_user_id,
+        "bot_scopes": found.bot_scopes,
+        "installed_at": found.installed_at.timestamp(),
+    }

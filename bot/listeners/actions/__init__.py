@@ -7,7 +7,6 @@ from slack_bolt.async_app import AsyncApp
 from bot.blocks import ids
 from bot.listeners.actions.bet_buttons import bet_button
 from bot.listeners.actions.new_bet import new_bet_button
-from bot.listeners.actions.nudge_buttons import VERDICTS, nudge_button
 from bot.listeners.actions.reply_buttons import reply_button
 from bot.runtime import Runtime
 
@@ -15,6 +14,8 @@ BET_BUTTONS = (
     ids.START,
     ids.SHIP,
     ids.ADD_EVIDENCE,
+    ids.NUDGE_SUPPORTS,
+    ids.NUDGE_REFUTES,
     ids.VALIDATE,
     ids.INVALIDATE,
     ids.KILL,
@@ -35,5 +36,3 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     for action_id in REPLY_BUTTONS:
         app.action(action_id)(reply_button(runtime))
     app.action(ids.NEW_BET)(new_bet_button(runtime))
-    for action_id in VERDICTS:
-        app.action(action_id)(nudge_button(runtime))

@@ -18,6 +18,11 @@ from bot.runtime import Runtime
 from bot.service import SNOOZE_BUTTON, Reply, refused
 from storage import bets as store
 
+_EVIDENCE_BUTTONS = {
+    ids.ADD_EVIDENCE: None,
+    ids.NUDGE_SUPPORTS: "supports",
+    ids.NUDGE_REFUTES: "refutes",
+}
 _MODAL_MOVES = {ids.VALIDATE: Move.VALIDATE, ids.INVALIDATE: Move.INVALIDATE, ids.KILL: Move.KILL}
 
 
@@ -38,10 +43,11 @@ def bet_button(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             bet = await store.bet_by_id(actor.team_id, bet_id) if bet_id else None
             if bet is None:
                 reply: Reply | None = refused("That bet doesn't exist in this workspace.")
-            elif action["action_id"] == ids.ADD_EVIDENCE:
-                await client.views_open(
-                    trigger_id=body["trigger_id"], view=modals.evidence_modal(bet)
-                )
+            elif action["action_id"] in _EVIDENCE_BUTTONS:
+                # "Add evidence" on a card; "Supports"/"Refutes" on a nudge preselect the verdict.
+                verdict = _EVIDENCE_BUTTONS[action["action_id"]]
+                view = modals.evidence_modal(bet, verdict=verdict)
+                await client.views_open(trigger_id=body["trigger_id"], view=view)
                 reply = None
             elif action["action_id"] in _MODAL_MOVES:
                 move = _MODAL_MOVES[action["action_id"]]
