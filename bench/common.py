@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import math
@@ -121,10 +122,14 @@ class QueryCounter(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.count = 0
+        self.delivery = 0  # of which sent while `delivering` was true in the sending task
+        self.delivering: contextvars.ContextVar[bool] | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         if not str(record.msg).startswith(("Created connection pool", "Closed connection pool")):
             self.count += 1
+            if self.delivering is not None and self.delivering.get():
+                self.delivery += 1
 
     def install(self) -> QueryCounter:
         logger = logging.getLogger(self.LOGGER)

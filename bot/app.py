@@ -139,6 +139,12 @@ def build(
         clock=clock,
     )
     courier = Courier(clients or edge.outbox_clients, render_card=render_card, clock=clock)
-    runtime = Runtime(settings=settings, service=service, courier=courier, authorize=edge.authorize)
+    runtime = Runtime(
+        settings=settings,
+        service=service,
+        courier=courier,
+        authorize=edge.authorize,
+        clients=(edge.team_clients, courier.clients),
+    )
     listeners.register(edge.app, runtime)
     return edge.app, runtime

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.service import Service
 from bot.settings import Settings, SettingsError
-from bot.slack import SingleWorkspaceAuthorize
+from bot.slack import SingleWorkspaceAuthorize, SlackClients
 from jobs.outbox import Courier
 
 log = logging.getLogger("hypobot.runtime")
@@ -22,6 +22,13 @@ class Runtime:
     service: Service
     courier: Courier
     authorize: SingleWorkspaceAuthorize | None = None
+    clients: tuple[SlackClients, ...] = ()  # closed with the runtime
+
+    async def close(self) -> None:
+        """Stop the courier's senders (unsent rows go back) and close Slack connections."""
+        await self.courier.stop()
+        for clients in self.clients:
+            await clients.close()
 
     async def warm_up(self) -> None:
         """Ask Slack who we are before the first request needs it.

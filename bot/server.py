@@ -257,8 +257,8 @@ async def shut_down(
         log.warning("shutdown.claims_not_released", extra={"error_type": type(error).__name__})
     else:
         log.info("shutdown.claims_released", extra={"released": released, "replica": owner})
-    await runtime.courier.drain()
-    log.info("shutdown.courier_drained")
+    await runtime.close()  # what the grace did not see out goes back to the outbox
+    log.info("shutdown.courier_stopped")
     await db.disconnect()
     log.info("shutdown.database_closed")
     log.info("server.stopped", extra={"elapsed_s": _since(began)})

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+import aiohttp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -21,13 +22,16 @@ API_TIMEOUT_S = 10
 def web_client(token: str | None, base_url: str, *, retries: bool = True) -> AsyncWebClient:
     """A client for `base_url`.
 
-    Interactive calls (views.open, users.info) retry 429 and 5xx once or twice in place.
-    The outbox sender passes retries=False: it keeps its own schedule on the row, so a
-    rate-limited channel never holds a sender coroutine asleep.
+    Interactive calls (views.open, users.info) retry a dropped connection, 429 and 5xx
+    once or twice in place. The outbox sender passes retries=False: it keeps its own
+    schedule on the row, so a rate-limited channel never holds a sender asleep beyond what
+    it chose to wait, and a post whose connection dropped is looked for in the channel
+    before it is sent again, never blindly re-sent.
     """
-    handlers: list[AsyncRetryHandler] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+    handlers: list[AsyncRetryHandler] = []
     if retries:
         handlers += [
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ]
@@ -41,15 +45,41 @@ class SlackClients(Protocol):
 
     async def for_team(self, team_id: str) -> AsyncWebClient | None: ...
 
+    async def close(self) -> None: ...
+
+
+class _Session:
+    """One aiohttp session (a pool of kept-alive connections) shared by a set of clients.
+
+    Without one, slack_sdk opens and closes a session, and a TCP connection, per call.
+    Made on first use, inside the running event loop; closed at shutdown."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def lend(self, client: AsyncWebClient) -> AsyncWebClient:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        client.session = self._session
+        return client
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
 
 class SingleWorkspace:
     """SLACK_BOT_TOKEN mode: the same token for every call."""
 
     def __init__(self, token: str | None, base_url: str, *, retries: bool = False) -> None:
         self.client = web_client(token, base_url, retries=retries)
+        self.session = _Session()
 
     async def for_team(self, team_id: str) -> AsyncWebClient | None:
-        return self.client
+        return self.session.lend(self.client)
+
+    async def close(self) -> None:
+        await self.session.close()
 
 
 class InstalledWorkspaces:
@@ -70,6 +100,7 @@ class InstalledWorkspaces:
         self.base_url = base_url
         self.retries = retries
         self._clients: dict[str, AsyncWebClient] = {}
+        self.session = _Session()
 
     async def for_team(self, team_id: str) -> AsyncWebClient | None:
         token = await self.bot_token(team_id)
@@ -80,7 +111,10 @@ class InstalledWorkspaces:
         if client is None or client.token != token:
             client = web_client(token, self.base_url, retries=self.retries)
             self._clients[team_id] = client
-        return client
+        return self.session.lend(client)
+
+    async def close(self) -> None:
+        await self.session.close()
 
 
 class SingleWorkspaceAuthorize:

@@ -4,6 +4,7 @@ once even with several replicas, and caught up after downtime only within the gr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,14 +13,12 @@ from bets.hours import due_digest
 from bets.lifecycle import OPEN_STATES, State
 from bets.metrics import flow_report, learned_since
 from bot.blocks.digest import digest_blocks, digest_text
-from jobs.flow import digest_days, digest_time, facts_of, zone
+from jobs.flow import digest_days, digest_time, facts_of, for_each, zone
 from storage import channels as store
-from storage import claims
 from storage.models import Bet, Channel
 
 log = logging.getLogger("hypobot.digests")
 
-LEASE = timedelta(minutes=5)
 WINDOW = timedelta(days=30)
 WEEK = timedelta(days=7)
 
@@ -30,8 +29,13 @@ class DigestReport:
     quiet: int = 0
 
 
-async def run(now: datetime, *, owner: str) -> DigestReport:
+async def run(
+    now: datetime, *, owner: str, queued: Callable[[], None] = lambda: None
+) -> DigestReport:
+    """Queue each channel's digest that is due; `queued` is called as each one is queued
+    (the scheduler starts delivering it while the pass goes on)."""
     report = DigestReport()
+    due = []
     for channel in await store.tracked_channels(digest_only=True):
         day = due_digest(
             now,
@@ -43,26 +47,23 @@ async def run(now: datetime, *, owner: str) -> DigestReport:
             else None,
             grace=timedelta(seconds=channel.grace_s),
         )
-        if day is None:
-            continue
-        held = await claims.claim(
-            "digest",
-            f"channel:{channel.team_id}:{channel.channel_id}",
-            day.isoformat(),
-            team_id=channel.team_id,
-            owner=owner,
-            now=now,
-            lease=LEASE,
-        )
-        if held is None:
-            continue
+        if day is not None:
+            due.append((channel, day))
+
+    async def settle(item: tuple[Channel, date]) -> None:
+        channel, day = item
         payload = await digest_payload(channel, now)
-        await store.record_digest(channel, held, day=day, now=now, payload=payload)
+        # The claim is written with the digest: another replica's digest for the day wins.
+        if not await store.record_digest(channel, day=day, now=now, payload=payload, owner=owner):
+            return
         if payload is None:
             report.quiet += 1
-        else:
-            report.posted.append(f"{channel.team_id}/{channel.channel_id}/{day}")
-            log.info("digest.queued", extra={"team_id": channel.team_id, "day": str(day)})
+            return
+        report.posted.append(f"{channel.team_id}/{channel.channel_id}/{day}")
+        log.info("digest.queued", extra={"team_id": channel.team_id, "day": str(day)})
+        queued()
+
+    await for_each(due, settle)
     return report
 
 

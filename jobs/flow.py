@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bets.hours import WorkingHours
 from bets.lifecycle import State
 from bets.metrics import BetFacts, recent_ttfs, sle
+from storage import db
 from storage.models import Bet, Channel
+
+_T = TypeVar("_T")
+CHANNELS_AT_ONCE = 4  # channels a pass works on at a time (PostgreSQL; the pool holds 10)
 
 
 def facts_of(bet: Bet) -> BetFacts:
@@ -56,7 +62,23 @@ def digest_days(channel: Channel) -> frozenset[int]:
     return _days(channel.digest_days)
 
 
-def channel_sle(channel: Channel, bets: Iterable[Bet], now: datetime) -> timedelta:
+def channel_sle(channel: Channel, facts: Iterable[BetFacts], now: datetime) -> timedelta:
     """The channel's SLE now: p85 of the last 90 days' TTF, or its default below 5 samples."""
     default = timedelta(seconds=channel.sle_default_s)
-    return sle(recent_ttfs([facts_of(bet) for bet in bets], now), default).value
+    return sle(recent_ttfs(facts, now), default).value
+
+
+async def for_each(
+    items: Sequence[_T], work: Callable[[_T], Awaitable[None]], *, at_once: int | None = None
+) -> None:
+    """`work` on every item, `at_once` at a time (by default a few on PostgreSQL, whose
+    round trips then overlap, and one on SQLite, which writes one transaction at a time)."""
+    if at_once is None:
+        at_once = CHANNELS_AT_ONCE if db.is_postgres_connection(Channel) else 1
+    queue = iter(items)
+
+    async def worker() -> None:
+        for item in queue:
+            await work(item)
+
+    await asyncio.gather(*(worker() for _ in range(min(at_once, len(items)))))

@@ -4,22 +4,21 @@ escalate the ones nobody answers (three unanswered nudges, or older than the SLE
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bets.durations import format_duration
 from bets.hours import nudge_due_at, nudge_send_at
 from bot.blocks.nudge import escalation_blocks, nudge_blocks, nudge_text
-from jobs.flow import channel_sle, working_hours
+from jobs.flow import channel_sle, for_each, working_hours
 from storage import channels as channel_store
-from storage import claims
 from storage import nudges as store
-from storage.channels import bets_for_metrics
 from storage.models import Bet, Channel
+from storage.nudges import Planned
 
 log = logging.getLogger("hypobot.nudges")
 
-LEASE = timedelta(minutes=5)
 ESCALATE_AFTER_NUDGES = 3
 
 
@@ -31,43 +30,79 @@ class NudgeReport:
     channels: int = 0
 
 
-async def run(now: datetime, *, owner: str) -> NudgeReport:
+async def run(
+    now: datetime, *, owner: str, queued: Callable[[], None] = lambda: None
+) -> NudgeReport:
+    """Sweep every tracked channel; `queued` is called as each channel's messages are
+    queued (the scheduler starts delivering them while the sweep goes on)."""
     report = NudgeReport()
-    for channel in await channel_store.tracked_channels():
-        await _sweep_channel(channel, now, owner, report)
+    channels = [
+        channel
+        for channel in await channel_store.tracked_channels()
+        if working_hours(channel).contains(now)  # nothing lands outside working hours
+    ]
+
+    async def sweep(channel: Channel) -> None:
+        if await _sweep_channel(channel, now, owner, report):
+            queued()
+
+    await for_each(channels, sweep)
     return report
 
 
-async def _sweep_channel(channel: Channel, now: datetime, owner: str, report: NudgeReport) -> None:
-    hours = working_hours(channel)
-    if not hours.contains(now):
-        return  # nothing lands outside the channel's working hours and days
+async def _sweep_channel(channel: Channel, now: datetime, owner: str, report: NudgeReport) -> bool:
+    """Decide the channel's nudges and escalations, then write them in one transaction.
+    True when it queued messages."""
     bets = await store.awaiting_feedback(channel.team_id, channel.channel_id)
     if not bets:
-        return
+        return False
     report.channels += 1
-    sle = channel_sle(
-        channel, await bets_for_metrics(channel.team_id, channel.channel_id, now=now), now
-    )
-    away = await store.away_until(channel.team_id, (bet.owner_id for bet in bets))
-    for bet in bets:
-        due = nudge_due_at(
-            shipped_at=bet.shipped_at,
-            nudge_after=timedelta(seconds=channel.nudge_after_s),
-            expected_at=bet.expected_at,
-            nudge_count=bet.nudge_count,
-            last_nudged_at=bet.last_nudged_at,
-            repeat=timedelta(seconds=channel.nudge_repeat_s),
-        )
+    sample = await store.sle_sample(channel.team_id, channel.channel_id, now=now)
+    sle = channel_sle(channel, sample, now)
+    hours = working_hours(channel)
+    dues = [(bet, _due(channel, bet)) for bet in bets]
+    owners = {bet.owner_id for bet, due in dues if due <= now}
+    away = await store.away_until(channel.team_id, owners) if owners else {}
+    plans: list[Planned] = []
+    for bet, due in dues:
         send_at = nudge_send_at(
             due, hours, snoozed_until=bet.snoozed_until, away_until=away.get(bet.owner_id)
         )
         if send_at <= now:
-            await _nudge(channel, bet, due, sle, now, owner, report)
+            plans.append(_nudge_plan(bet, due, sle, now))
+            escalation = _escalation_plan(channel, bet, sle, now, bet.unanswered_nudges + 1)
         elif due <= now:
             report.waiting += 1
-        elif bet.escalated_at is None:
-            await _escalate(channel, bet, sle, now, owner, report, nudges=bet.unanswered_nudges)
+            continue
+        else:
+            escalation = _escalation_plan(channel, bet, sle, now, bet.unanswered_nudges)
+        if escalation is not None:
+            plans.append(escalation)
+    if not plans:
+        return False
+    done = await store.record_channel(channel.team_id, plans, now=now, owner=owner)
+    for plan in done:
+        if plan.job == "nudge":
+            report.nudged += 1
+            number = plan.bet.nudge_count + 1
+            log.info(
+                "nudge.queued",
+                extra={"team_id": plan.bet.team_id, "bet": plan.bet.number, "number": number},
+            )
+        else:
+            report.escalated += 1
+    return bool(done)
+
+
+def _due(channel: Channel, bet: Bet) -> datetime:
+    return nudge_due_at(
+        shipped_at=bet.shipped_at,
+        nudge_after=timedelta(seconds=channel.nudge_after_s),
+        expected_at=bet.expected_at,
+        nudge_count=bet.nudge_count,
+        last_nudged_at=bet.last_nudged_at,
+        repeat=timedelta(seconds=channel.nudge_repeat_s),
+    )
 
 
 def _escalation_reason(bet: Bet, sle: timedelta, now: datetime, nudges: int) -> str | None:
@@ -81,63 +116,22 @@ def _escalation_reason(bet: Bet, sle: timedelta, now: datetime, nudges: int) -> 
     return None
 
 
-async def _nudge(
-    channel: Channel,
-    bet: Bet,
-    due: datetime,
-    sle: timedelta,
-    now: datetime,
-    owner: str,
-    report: NudgeReport,
-) -> None:
+def _nudge_plan(bet: Bet, due: datetime, sle: timedelta, now: datetime) -> Planned:
     # The due moment names the run: replicas computing the same state compute the same key.
-    held = await claims.claim(
-        "nudge",
-        f"bet:{bet.id}",
-        due.isoformat(),
-        team_id=bet.team_id,
-        owner=owner,
-        now=now,
-        lease=LEASE,
-    )
-    if held is None:
-        return
-    number = bet.nudge_count + 1
     payload = {
         "text": nudge_text(bet),
-        "blocks": nudge_blocks(bet, now=now, sle=sle, number=number),
+        "blocks": nudge_blocks(bet, now=now, sle=sle, number=bet.nudge_count + 1),
     }
-    await store.record_nudge(bet, held, now=now, payload=payload)
-    report.nudged += 1
-    log.info("nudge.queued", extra={"team_id": bet.team_id, "bet": bet.number, "number": number})
-    await _escalate(channel, bet, sle, now, owner, report, nudges=bet.unanswered_nudges + 1)
+    return Planned("nudge", bet, due.isoformat(), payload)
 
 
-async def _escalate(
-    channel: Channel,
-    bet: Bet,
-    sle: timedelta,
-    now: datetime,
-    owner: str,
-    report: NudgeReport,
-    *,
-    nudges: int,
-) -> None:
-    """Escalate once per bet: its own claim, whichever path (nudge count or age) gets here."""
+def _escalation_plan(
+    channel: Channel, bet: Bet, sle: timedelta, now: datetime, nudges: int
+) -> Planned | None:
+    """Escalate once per bet (period "1"), whichever path (nudge count or age) gets here."""
     reason = _escalation_reason(bet, sle, now, nudges)
     if reason is None:
-        return
-    held = await claims.claim(
-        "escalate", f"bet:{bet.id}", "1", team_id=bet.team_id, owner=owner, now=now, lease=LEASE
-    )
-    if held is None:
-        return
-    await store.record_escalation(
-        bet, held, now=now, payload=_escalation_payload(channel, bet, reason), reason=reason
-    )
-    report.escalated += 1
-
-
-def _escalation_payload(channel: Channel, bet: Bet, reason: str) -> dict[str, object]:
+        return None
     blocks = escalation_blocks(bet, lead_id=channel.lead_user_id, reason=reason)
-    return {"text": f"H-{bet.number} is overdue for evidence", "blocks": blocks}
+    payload = {"text": f"H-{bet.number} is overdue for evidence", "blocks": blocks}
+    return Planned("escalate", bet, "1", payload, reason)

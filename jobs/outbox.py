@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,9 +46,41 @@ PERMANENT = frozenset(
 )
 METADATA_TYPE = "hypobot_outbox"
 LOOKBACK_S = 600  # how far before a row's creation a lost send is searched for
-BATCH = 200  # rows claimed at a time
-MOST_PER_PASS = 5000  # rows one pass may take; the next pass takes the rest
-CHANNELS_AT_ONCE = 32  # channels sent to in parallel (each channel stays in order)
+CHUNK = 10  # rows of one channel claimed at a time
+MOST_CHANNELS = 5000  # channels one pass starts on; the next pass takes the rest
+CHANNELS_AT_ONCE = 32  # sends in flight at once (each channel's rows go one at a time, in order)
+MOST_WAIT_S = 20.0  # a channel waits out a Retry-After this long in the pass; longer: next pass
+SPACING_S = 1.0  # after a 429, a channel's posts go at most one a second (Slack's rate)
+LEASE_MARGIN_S = 15.0  # rows not sent this long before their lease ends go back and are re-taken
+
+
+@dataclass
+class _Pace:
+    """When a channel may post next: at once until Slack rate-limits it, then one post
+    every SPACING_S, so the rest of its queue meets no more 429s."""
+
+    not_before: float = 0.0
+    limited_once: bool = False
+
+    async def wait(self) -> None:
+        delay = self.not_before - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def limited(self, retry_after: float) -> None:
+        self.limited_once = True
+        self.not_before = time.monotonic() + retry_after
+
+    def posted(self) -> None:
+        if self.limited_once:
+            self.not_before = time.monotonic() + SPACING_S
+
+
+def _retry_after(error: SlackApiError) -> float:
+    try:
+        return max(1.0, float(error.response.headers.get("Retry-After", 1)))
+    except (TypeError, ValueError):
+        return 1.0
 
 
 def backoff(attempt: int) -> timedelta:
@@ -68,8 +100,27 @@ class DeliveryReport:
     deferred: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def copy(self) -> DeliveryReport:
+        return replace(self, errors=list(self.errors))
 
-def _log_failure(task: asyncio.Task[DeliveryReport]) -> None:
+    def since(self, earlier: DeliveryReport) -> DeliveryReport:
+        """What was added to this running report after `earlier` (a copy of it)."""
+        return DeliveryReport(
+            *(getattr(self, name) - getattr(earlier, name) for name in _COUNTS),
+            errors=self.errors[len(earlier.errors) :],
+        )
+
+    def plus(self, other: DeliveryReport) -> DeliveryReport:
+        return DeliveryReport(
+            *(getattr(self, name) + getattr(other, name) for name in _COUNTS),
+            errors=self.errors + other.errors,
+        )
+
+
+_COUNTS = ("sent", "retried", "failed", "deferred")
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
     """A background delivery that failed (say, the database dropped): log it; the next
     pass retries the rows, which are still in the outbox."""
     if not task.cancelled() and task.exception() is not None:
@@ -85,74 +136,158 @@ class Courier:
         *,
         render_card: Callable[[Any, datetime], Awaitable[dict[str, Any]]],
         clock: Callable[[], datetime] = _now,
+        most_wait_s: float = MOST_WAIT_S,
     ) -> None:
         self.clients = clients
         self.render_card = render_card
         self.clock = clock
-        self._kick: asyncio.Task[DeliveryReport] | None = None
+        self.most_wait_s = most_wait_s
+        self._scan: asyncio.Task[None] | None = None
+        self._again = False
+        self._gate = asyncio.Semaphore(CHANNELS_AT_ONCE)
+        # Channels a task here is sending to: each channel has at most one sender in this
+        # process, which keeps taking its due rows until none is left.
+        self._active: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.background = DeliveryReport()  # what kicked deliveries did, for logs and tests
 
     def kick(self) -> None:
-        """Deliver soon, in the background (after a listener has acked)."""
-        if self._kick is None or self._kick.done():
-            self._kick = asyncio.create_task(self.deliver())
-            self._kick.add_done_callback(_log_failure)
+        """Deliver soon, in the background (after a listener has acked, or as a job queues
+        a channel's messages): start a sender on each channel with rows due and no sender
+        yet. A kick during a scan makes the scan look once more when it ends."""
+        if self._scan is None or self._scan.done():
+            self._scan = asyncio.create_task(self._kicked())
+            self._scan.add_done_callback(_log_failure)
+        else:
+            self._again = True
+
+    async def _kicked(self) -> None:
+        self._again = True
+        while self._again:
+            self._again = False
+            for channel in await store.due_channels(now=self.clock(), limit=MOST_CHANNELS):
+                self._start(channel, None, self.background)
 
     async def drain(self) -> None:
-        """Wait for a background delivery started by kick() (tests, shutdown)."""
-        if self._kick is not None:
-            await asyncio.gather(self._kick, return_exceptions=True)
+        """Wait until the background deliveries started by kick() are done (jobs, tests,
+        shutdown)."""
+        while True:
+            pending = [task for task in (self._scan, *self._active.values()) if task]
+            pending = [task for task in pending if not task.done()]
+            if not pending:
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Shutting down: stop the background senders (their unsent rows go back)."""
+        tasks = [task for task in (self._scan, *self._active.values()) if task]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def deliver(
         self,
         *,
         now: datetime | None = None,
         ids: Sequence[int] | None = None,
-        batch: int = BATCH,
-        most: int = MOST_PER_PASS,
+        most: int = MOST_CHANNELS,
     ) -> DeliveryReport:
-        """Send what is due, a batch at a time: channels in parallel, each channel's rows in
-        order. Slack rate-limits per channel, so a 429 holds back only that channel."""
+        """Send what is due: channels in parallel, each channel's rows in order, each
+        channel at its own pace. Slack rate-limits per channel, so a 429 holds back only
+        that channel, which waits out Retry-After (up to `most_wait_s`) and goes on."""
         report = DeliveryReport()
-        moment = now or self.clock()
-        taken = 0
-        while taken < most:
-            rows = await store.claim_due(now=moment, lease=LEASE, limit=batch, ids=ids)
-            if not rows:
-                break
-            taken += len(rows)
-            by_channel: dict[tuple[str, str], list[Outbox]] = defaultdict(list)
-            for row in rows:
-                by_channel[(row.team_id, row.channel_id)].append(row)
-            gate = asyncio.Semaphore(CHANNELS_AT_ONCE)
-            await asyncio.gather(
-                *(
-                    self._deliver_channel(queue, moment, report, gate)
-                    for queue in by_channel.values()
-                )
-            )
-            if len(rows) < batch or ids is not None:
-                break
+        if ids is not None:  # these rows now (a reply that must be out before its chart)
+            await self._send_rows(None, ids, now, report)
+            return report
+        channels = await store.due_channels(now=now or self.clock(), limit=most)
+        started = [self._start(channel, now, report) for channel in channels]
+        await asyncio.gather(*(task for task in started if task is not None))
         return report
 
-    async def _deliver_channel(
-        self, rows: list[Outbox], now: datetime, report: DeliveryReport, gate: asyncio.Semaphore
+    def _start(
+        self, channel: tuple[str, str], now: datetime | None, report: DeliveryReport
+    ) -> asyncio.Task[None] | None:
+        """A sender for `channel`, unless one is at work on it already."""
+        if channel in self._active:
+            return None
+        task = asyncio.create_task(self._send_rows(channel, None, now, report))
+        self._active[channel] = task
+        task.add_done_callback(lambda _: self._active.pop(channel, None))
+        task.add_done_callback(_log_failure)
+        return task
+
+    async def _send_rows(
+        self,
+        channel: tuple[str, str] | None,
+        ids: Sequence[int] | None,
+        now: datetime | None,
+        report: DeliveryReport,
     ) -> None:
-        async with gate:
-            for index, row in enumerate(rows):
-                limited_until = await self._deliver_one(row, now, report)
-                if limited_until is not None:
-                    for later in rows[index + 1 :]:
-                        await store.mark_retry(
-                            later, at=limited_until, error="ratelimited", count_attempt=False
-                        )
-                        report.retried += 1
-                        metrics.outbox_delivery("retried", "ratelimited")
-                    return
+        """One channel's due rows (or the rows `ids`), a chunk at a time, until none is due."""
+        pace = _Pace()
+        while True:
+            rows = await store.claim(
+                now=now or self.clock(),
+                lease=LEASE,
+                limit=len(ids) if ids is not None else CHUNK,
+                channel=channel,
+                ids=ids,
+            )
+            if not rows:
+                return
+            leased_until = time.monotonic() + LEASE.total_seconds() - LEASE_MARGIN_S
+            index = 0
+            try:
+                for index, row in enumerate(rows):
+                    if time.monotonic() > leased_until:
+                        await self._put_back(rows[index:], now or self.clock())
+                        break
+                    limited_until = await self._send_paced(row, now, report, pace)
+                    if limited_until is not None:  # Slack wants a long wait: next pass
+                        await self._put_back(rows[index + 1 :], limited_until)
+                        return
+            except asyncio.CancelledError:
+                # Shutting down: rows not started go back at once; the one being sent
+                # stays "sending" (it may be out) until its lease lapses and a sender
+                # looks for it in the channel before sending it again.
+                await self._put_back(rows[index + 1 :], now or self.clock())
+                raise
+            if ids is not None:
+                return
+
+    async def _send_paced(
+        self, row: Outbox, now: datetime | None, report: DeliveryReport, pace: _Pace
+    ) -> datetime | None:
+        """Send one row, waiting out the channel's 429s within `most_wait_s`; once Slack
+        has limited the channel, its later posts go SPACING_S apart. Returns when the
+        channel may post again if the row went back to the outbox for a later pass."""
+        waited = 0.0
+        while True:
+            await pace.wait()
+            async with self._gate:
+                moment = now or self.clock()
+                retry_after = await self._deliver_one(row, moment, report)
+            if retry_after is None:
+                pace.posted()
+                return None
+            if waited + retry_after > self.most_wait_s:
+                until = moment + timedelta(seconds=retry_after)
+                await store.mark_retry(row, at=until, error="ratelimited", count_attempt=False)
+                report.retried += 1
+                metrics.outbox_delivery("retried", "ratelimited")
+                return until
+            metrics.outbox_delivery("waited", "ratelimited")
+            waited += retry_after
+            pace.limited(retry_after)
+
+    async def _put_back(self, rows: Sequence[Outbox], at: datetime) -> None:
+        """Unsent claimed rows back to pending, due `at`, for a loop or pass to re-take."""
+        for row in rows:
+            await store.mark_retry(row, at=at, error=row.last_error, count_attempt=False)
 
     async def _deliver_one(
         self, row: Outbox, now: datetime, report: DeliveryReport
-    ) -> datetime | None:
-        """Send one row; the moment Slack asked us to wait until, when it rate-limited us."""
+    ) -> float | None:
+        """Send one row; the seconds Slack asked us to wait, when it rate-limited us."""
         if row.kind == "card" and await store.older_unsent_card(row):
             await store.mark_retry(
                 row, at=now + timedelta(seconds=1), error=row.last_error, count_attempt=False
@@ -245,16 +380,11 @@ class Courier:
 
     async def _on_api_error(
         self, row: Outbox, error: SlackApiError, now: datetime, report: DeliveryReport
-    ) -> datetime | None:
+    ) -> float | None:
         status = error.response.status_code
         code = str(error.response.get("error") or f"http_{status}")
-        if status == 429:
-            retry_after = int(error.response.headers.get("Retry-After", 1) or 1)
-            until = now + timedelta(seconds=retry_after)
-            await store.mark_retry(row, at=until, error="ratelimited", count_attempt=False)
-            report.retried += 1
-            metrics.outbox_delivery("retried", "ratelimited")
-            return until
+        if status == 429:  # the row stays ours: the caller waits or puts it back
+            return _retry_after(error)
         if status >= 500:
             await self._retry_or_fail(row, now, f"server error {status}", report)
         else:

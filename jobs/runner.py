@@ -18,7 +18,10 @@ async def run_job(settings: Settings, name: str, at: datetime) -> dict[str, Any]
     try:
         _, runtime = build(settings, clock=lambda: at)
         jobs = scheduler.Jobs(runtime.courier, clock=lambda: at, owner=scheduler.replica_id())
-        return {"job": name, "at": at.isoformat(), **await jobs.run(name, at)}
+        try:
+            return {"job": name, "at": at.isoformat(), **await jobs.run(name, at)}
+        finally:
+            await runtime.close()
     finally:
         await db.disconnect()
 

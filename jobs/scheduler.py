@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import metrics
 from jobs import digests, nudges
-from jobs.outbox import Courier
+from jobs.outbox import Courier, DeliveryReport
 
 log = logging.getLogger("hypobot.scheduler")
 
@@ -30,7 +30,9 @@ def replica_id() -> str:
 
 
 class Jobs:
-    """The passes a replica runs; each delivers what it queued before it returns."""
+    """The passes a replica runs. A pass starts delivering each channel's messages as soon
+    as they are queued, and returns once everything it queued has been delivered (or put
+    back for a later try)."""
 
     def __init__(self, courier: Courier, *, clock: Callable[[], datetime], owner: str) -> None:
         self.courier = courier
@@ -38,13 +40,22 @@ class Jobs:
         self.owner = owner
 
     async def nudges(self, now: datetime) -> dict[str, Any]:
-        report = await nudges.run(now, owner=self.owner)
-        return {**vars(report), "outbox": vars(await self.courier.deliver(now=now))}
+        before = self.courier.background.copy()
+        report = await nudges.run(now, owner=self.owner, queued=self.courier.kick)
+        return {**vars(report), "outbox": await self._delivered(now, before)}
 
     async def digests(self, now: datetime) -> dict[str, Any]:
-        report = await digests.run(now, owner=self.owner)
+        before = self.courier.background.copy()
+        report = await digests.run(now, owner=self.owner, queued=self.courier.kick)
         await metrics.digests_queued(report.posted, now)
-        return {**vars(report), "outbox": vars(await self.courier.deliver(now=now))}
+        return {**vars(report), "outbox": await self._delivered(now, before)}
+
+    async def _delivered(self, now: datetime, before: DeliveryReport) -> dict[str, Any]:
+        """What went out while the pass ran and after (background deliveries from commands
+        at the same time included), once it has all been delivered."""
+        await self.courier.drain()
+        rest = await self.courier.deliver(now=now)  # anything the kicks did not see
+        return vars(self.courier.background.since(before).plus(rest))
 
     async def outbox(self, now: datetime) -> dict[str, Any]:
         return vars(await self.courier.deliver(now=now))

@@ -68,24 +68,29 @@ async def bets_for_metrics(team_id: str, channel_id: str, *, now: datetime) -> l
 
 async def record_digest(
     channel: Channel,
-    held: claims.Held,
     *,
     day: date,
     now: datetime,
     payload: dict[str, Any] | None,
-) -> Outbox | None:
-    """Settle a channel's digest for `day`: queue it (or note there was nothing to say),
-    mark the claim done and remember the day, all at once."""
+    owner: str,
+) -> bool:
+    """Settle a channel's digest for `day`: claim it, queue it (or note there was nothing to
+    say) and remember the day, all at once. False when another replica settled it first."""
+    key = (f"channel:{channel.team_id}:{channel.channel_id}", day.isoformat())
     async with in_transaction():
-        await claims.complete(
-            held,
+        got = await claims.take(
+            "digest",
+            [key],
+            team_id=channel.team_id,
+            owner=owner,
             now=now,
             status="done" if payload else "skipped",
             note="" if payload else "nothing to say",
         )
-        row = None
+        if not got:
+            return False
         if payload is not None:
-            row = await Outbox.create(
+            await Outbox.create(
                 team_id=channel.team_id,
                 channel_id=channel.channel_id,
                 kind="digest",
@@ -97,4 +102,5 @@ async def record_digest(
             last_digest_on=day.isoformat(),
             last_digest_at=now if payload else channel.last_digest_at,
         )
-    return row
+    claims.count_taken("digest", [key], got, now=now)
+    return True

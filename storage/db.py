@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.models import Model
 
 MODELS = "storage.models"
 MIGRATIONS = "storage.migrations"
@@ -39,6 +41,14 @@ def connection_name(url: str | None) -> str:
     return "postgres" if is_postgres(url) else "sqlite"
 
 
+async def _keep_session(connection: object) -> None:
+    """What asyncpg's pool runs on a connection handed back, after it has rolled back any
+    open transaction: by default `RESET ALL`, `CLOSE ALL`, `UNLISTEN *` and unlocking
+    advisory locks, one more round trip per statement run outside a transaction. Hypobot
+    sets no session state, opens no cursor, listens to nothing and takes no advisory
+    lock, so there is nothing to reset."""
+
+
 def tortoise_config(url: str | None) -> dict[str, Any]:
     normalised = normalise_url(url)
     name = connection_name(url)
@@ -50,6 +60,7 @@ def tortoise_config(url: str | None) -> dict[str, Any]:
     else:
         connection["credentials"].setdefault("minsize", 1)
         connection["credentials"].setdefault("maxsize", 10)
+        connection["credentials"]["reset"] = _keep_session
     return {
         "connections": {name: connection},
         "apps": {
@@ -93,3 +104,22 @@ async def ping() -> bool:
     except Exception:
         return False
     return True
+
+
+async def fetch(model: type[Model], sql: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+    """Run `sql` (with `?` placeholders) on `model`'s connection, in the current transaction
+    if there is one, and return its rows (RETURNING rows too)."""
+    connection = model._meta.db
+    if connection.capabilities.dialect == "postgres":
+        sql = _numbered(sql)
+    return await connection.execute_query_dict(sql, list(values))
+
+
+def is_postgres_connection(model: type[Model]) -> bool:
+    return bool(model._meta.db.capabilities.dialect == "postgres")
+
+
+def _numbered(sql: str) -> str:
+    """`?` placeholders as PostgreSQL's $1, $2, … (none of our SQL has a literal `?`)."""
+    parts = sql.split("?")
+    return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from bets.lifecycle import State
+from bets.metrics import SLE_LOOKBACK, BetFacts
 from storage import claims
 from storage.models import Bet, Event, Outbox, Person
 
@@ -24,6 +27,24 @@ async def awaiting_feedback(team_id: str, channel_id: str) -> list[Bet]:
     ).order_by("shipped_at", "id")
 
 
+_FACTS = ("number", "state", "created_at", "started_at", "shipped_at", "closed_at")
+
+
+async def sle_sample(team_id: str, channel_id: str, *, now: datetime) -> list[BetFacts]:
+    """Facts of the bets that may have had feedback within the SLE's lookback (a superset:
+    the metrics pick the sample), read as plain columns: this runs for every channel."""
+    since = now - SLE_LOOKBACK
+    rows = (
+        await Bet.filter(team_id=team_id, channel_id=channel_id, shipped_at__isnull=False)
+        .filter(Q(first_feedback_at__gte=since) | Q(closed_at__gte=since))
+        .values_list(*_FACTS, "first_feedback_at")
+    )
+    return [
+        BetFacts(number, State(state), created, started, shipped, closed, feedback)
+        for number, state, created, started, shipped, closed, feedback in rows
+    ]
+
+
 async def away_until(team_id: str, user_ids: Iterable[str]) -> dict[str, datetime]:
     people = await Person.filter(
         team_id=team_id, user_id__in=list(set(user_ids)), away_until__isnull=False
@@ -31,64 +52,79 @@ async def away_until(team_id: str, user_ids: Iterable[str]) -> dict[str, datetim
     return {person.user_id: person.away_until for person in people if person.away_until}
 
 
-def _thread_row(bet: Bet, kind: str, payload: dict[str, Any], now: datetime) -> Outbox:
+@dataclass(frozen=True)
+class Planned:
+    """A nudge or an escalation the sweep decided on; (job, bet, period) names the run."""
+
+    job: str  # "nudge" | "escalate"
+    bet: Bet
+    period: str
+    payload: dict[str, Any]
+    reason: str = ""  # escalations: why
+
+    @property
+    def key(self) -> claims.Key:
+        return (f"bet:{self.bet.id}", self.period)
+
+
+async def record_channel(
+    team_id: str, plans: list[Planned], *, now: datetime, owner: str
+) -> list[Planned]:
+    """Queue a channel's nudges and escalations (in the order given), count them, write
+    their events and claim their runs: one transaction of a handful of statements however
+    many there are, so a crash leaves all of it or none. Returns what this replica got
+    (another replica may have done some of the runs already)."""
+    keys = {job: [plan.key for plan in plans if plan.job == job] for job in ("nudge", "escalate")}
+    async with in_transaction():
+        got = {
+            job: await claims.take(job, job_keys, team_id=team_id, owner=owner, now=now)
+            for job, job_keys in keys.items()
+        }
+        done = [plan for plan in plans if plan.key in got[plan.job]]
+        nudged = [plan.bet.id for plan in done if plan.job == "nudge"]
+        escalated = [plan.bet.id for plan in done if plan.job == "escalate"]
+        if nudged:
+            await Bet.filter(team_id=team_id, id__in=nudged).update(
+                nudge_count=F("nudge_count") + 1,
+                unanswered_nudges=F("unanswered_nudges") + 1,
+                last_nudged_at=now,
+            )
+        if escalated:
+            await Bet.filter(team_id=team_id, id__in=escalated).update(escalated_at=now)
+        if done:
+            await Outbox.bulk_create([_thread_row(plan, now) for plan in done])
+            await Event.bulk_create([_event(plan, now) for plan in done])
+    for job, job_keys in keys.items():
+        claims.count_taken(job, job_keys, got[job], now=now)
+    return done
+
+
+def _thread_row(plan: Planned, now: datetime) -> Outbox:
+    bet = plan.bet
     return Outbox(
         team_id=bet.team_id,
         channel_id=bet.channel_id,
-        kind=kind,
+        kind="nudge" if plan.job == "nudge" else "escalation",
         bet_id=bet.id,
         thread_ts=bet.card_ts,
-        payload=payload,
+        payload=plan.payload,
         next_attempt_at=now,
         created_at=now,
     )
 
 
-async def record_nudge(
-    bet: Bet,
-    held: claims.Held,
-    *,
-    now: datetime,
-    payload: dict[str, Any],
-) -> None:
-    """Queue the nudge, count it, mark the claim done: one transaction, so a crash leaves
-    either all of it or none."""
-    async with in_transaction():
-        await claims.complete(held, now=now)
-        await _thread_row(bet, "nudge", payload, now).save()
-        await Bet.filter(id=bet.id, team_id=bet.team_id).update(
-            nudge_count=bet.nudge_count + 1,
-            unanswered_nudges=bet.unanswered_nudges + 1,
-            last_nudged_at=now,
-        )
-        await Event.create(
-            team_id=bet.team_id,
-            bet_id=bet.id,
-            channel_id=bet.channel_id,
-            actor_id="hypobot",
-            at=now,
-            kind="nudge",
-            data={"number": bet.nudge_count + 1},
-        )
-
-
-async def record_escalation(
-    bet: Bet, held: claims.Held, *, now: datetime, payload: dict[str, Any], reason: str
-) -> None:
-    async with in_transaction():
-        await claims.complete(held, now=now)
-        await _escalate(bet, now, payload, reason)
-
-
-async def _escalate(bet: Bet, now: datetime, payload: dict[str, Any], reason: str) -> None:
-    await Bet.filter(id=bet.id, team_id=bet.team_id).update(escalated_at=now)
-    await _thread_row(bet, "escalation", payload, now).save()
-    await Event.create(
+def _event(plan: Planned, now: datetime) -> Event:
+    bet = plan.bet
+    if plan.job == "nudge":
+        data: dict[str, Any] = {"number": bet.nudge_count + 1}
+    else:
+        data = {"reason": plan.reason}
+    return Event(
         team_id=bet.team_id,
         bet_id=bet.id,
         channel_id=bet.channel_id,
         actor_id="hypobot",
         at=now,
-        kind="escalate",
-        data={"reason": payload.get("reason", "")},
+        kind=plan.job,
+        data=data,
     )

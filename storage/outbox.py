@@ -7,44 +7,74 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
-from tortoise.functions import Count
+from tortoise.functions import Count, Min
 from tortoise.transactions import in_transaction
 
+from storage import db
 from storage.models import Bet, Outbox
 
 UNSENT = ("pending", "sending")
 
 
-async def claim_due(
-    *, now: datetime, lease: timedelta, limit: int = 100, ids: Sequence[int] | None = None
-) -> list[Outbox]:
-    """Rows this sender now owns: due pending rows, and rows whose sender lost its lease.
+# A row is due when it is pending and its time has come, or when its sender's lease lapsed.
+_DUE = "((status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?))"
 
-    Each row is taken with a conditional UPDATE, so of several replicas exactly one
-    gets a given row; a replica that dies mid-send stops renewing and its lease lapses.
+
+def _due(now: datetime) -> Q:
+    return Q(status="pending", next_attempt_at__lte=now) | Q(status="sending", lease_until__lt=now)
+
+
+async def due_channels(*, now: datetime, limit: int) -> list[tuple[str, str]]:
+    """Channels with rows due, the one waiting longest first."""
+    rows = (
+        await Outbox.filter(_due(now))
+        .annotate(first=Min("id"))
+        .group_by("team_id", "channel_id")
+        .order_by("first")
+        .limit(limit)
+        .values_list("team_id", "channel_id")
+    )
+    return [(team_id, channel_id) for team_id, channel_id in rows]
+
+
+async def claim(
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    channel: tuple[str, str] | None = None,
+    ids: Sequence[int] | None = None,
+) -> list[Outbox]:
+    """Take due rows (of one channel, or by id), oldest first, with one UPDATE … RETURNING.
+
+    The UPDATE re-checks that each row is still due as it takes it, so of several
+    replicas exactly one gets a given row (PostgreSQL skips rows another sender is
+    taking; SQLite writes one transaction at a time). A row taken back from a sender whose
+    lease lapsed may be out already: it is marked uncertain, and sent only after a search
+    of the channel for it.
     """
-    due = Q(status="pending", next_attempt_at__lte=now) | Q(status="sending", lease_until__lt=now)
-    query = Outbox.filter(due)
+    postgres = db.is_postgres_connection(Outbox)
+    where: list[str] = [_DUE]
+    values: list[Any] = [now, now]
+    if channel is not None:
+        where.append("team_id = ? AND channel_id = ?")
+        values += list(channel)
     if ids is not None:
-        query = query.filter(id__in=list(ids))
-    candidates = await query.order_by("id").limit(limit).values("id", "status", "lease_until")
-    claimed: list[int] = []
-    for row in candidates:
-        # A lapsed lease means a sender died mid-send: the message may be out already.
-        lapsed = {"last_error": "uncertain: lease lapsed"} if row["status"] == "sending" else {}
-        same_lease = (
-            {"lease_until": row["lease_until"]}
-            if row["lease_until"] is not None
-            else {"lease_until__isnull": True}
-        )
-        taken = await Outbox.filter(id=row["id"], status=row["status"], **same_lease).update(
-            status="sending", lease_until=now + lease, **lapsed
-        )
-        if taken:
-            claimed.append(row["id"])
-    if not claimed:
-        return []
-    return await Outbox.filter(id__in=claimed).order_by("id")
+        if not ids:
+            return []
+        where.append(f"id IN ({', '.join('?' for _ in ids)})")
+        values += [int(id_) for id_ in ids]
+    pick = f"SELECT id FROM outbox WHERE {' AND '.join(where)} ORDER BY id LIMIT {int(limit)}"
+    if postgres:
+        pick += " FOR UPDATE SKIP LOCKED"
+    sql = (
+        f"WITH picked AS ({pick}) "
+        "UPDATE outbox SET status = 'sending', lease_until = ?, last_error = CASE "
+        "WHEN status = 'sending' THEN 'uncertain: lease lapsed' ELSE last_error END "
+        f"WHERE id IN (SELECT id FROM picked) AND {_DUE} RETURNING *"
+    )
+    rows = await db.fetch(Outbox, sql, [*values, now + lease, now, now])
+    return sorted((Outbox._init_from_db(**row) for row in rows), key=lambda row: row.id)
 
 
 async def older_unsent_card(row: Outbox) -> bool:
@@ -55,20 +85,26 @@ async def older_unsent_card(row: Outbox) -> bool:
 
 
 async def mark_sent(row: Outbox, *, now: datetime, message_ts: str | None) -> None:
+    if not (row.kind == "card" and message_ts and row.bet_id is not None):
+        await _sent(row, now, message_ts)
+        return
     async with in_transaction():
-        await Outbox.filter(id=row.id).update(
-            status="sent",
-            sent_at=now,
-            message_ts=message_ts,
-            lease_until=None,
-            attempts=row.attempts + 1,
-            last_error="",
+        await _sent(row, now, message_ts)
+        # The card message is the bet's thread; set it once, never overwrite.
+        await Bet.filter(id=row.bet_id, team_id=row.team_id, card_ts__isnull=True).update(
+            card_ts=message_ts
         )
-        if row.kind == "card" and message_ts and row.bet_id is not None:
-            # The card message is the bet's thread; set it once, never overwrite.
-            await Bet.filter(id=row.bet_id, team_id=row.team_id, card_ts__isnull=True).update(
-                card_ts=message_ts
-            )
+
+
+async def _sent(row: Outbox, now: datetime, message_ts: str | None) -> None:
+    await Outbox.filter(id=row.id).update(
+        status="sent",
+        sent_at=now,
+        message_ts=message_ts,
+        lease_until=None,
+        attempts=row.attempts + 1,
+        last_error="",
+    )
 
 
 async def mark_retry(row: Outbox, *, at: datetime, error: str, count_attempt: bool = True) -> None:

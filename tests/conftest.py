@@ -120,6 +120,7 @@ async def hypobot(database: str, fake_slack: FakeSlack, clock: Clock) -> AsyncIt
     async with serve_on_loopback(web_app(app)) as url, aiohttp.ClientSession() as session:
         yield Hypobot(url, fake_slack, SlackClient(url, session), runtime, clock, database)
         await runtime.courier.drain()
+        await runtime.close()
 
 
 async def eventually(check: Any, timeout: float = 5.0) -> None:

@@ -103,6 +103,7 @@ async def installable(
     async with serve_on_loopback(web_app(app)) as url, aiohttp.ClientSession() as session:
         yield Installable(url, fake_slack, session, runtime, clock, database)
         await runtime.courier.drain()
+        await runtime.close()
 
 
 def posts_by_token(fake: FakeSlack) -> dict[str | None, set[str | None]]:

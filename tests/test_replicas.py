@@ -366,7 +366,7 @@ async def test_sigterm_finishes_in_flight_work_releases_claims_and_exits_0(
         "shutdown.work_finished",
         "shutdown.scheduler_stopped",
         "shutdown.claims_released",
-        "shutdown.courier_drained",
+        "shutdown.courier_stopped",
         "shutdown.database_closed",
         "server.stopped",
     ]

@@ -195,6 +195,7 @@ class Console:
     async def close(self) -> None:
         if hasattr(self, "runtime"):
             await self.runtime.courier.drain()
+            await self.runtime.close()
         await self._stack.aclose()
 
     @property

@@ -151,9 +151,9 @@ async def test_commands_while_connections_drop_do_all_or_nothing_and_the_server_
     bets = {marker_of(bet): bet for bet in await assert_no_half_written_bet()}
     for marker, number in created.items():
         assert bets[marker].number == number  # the key it announced is the key it got
-    # A command answered "nothing was changed" whose bet exists anyway is the bug the strict
-    # xfail test below pins down (a connection lost right after COMMIT); such a bet is still
-    # whole, as checked above.
+    # A connection lost right after COMMIT is the case pinned down below: the pool once ran a
+    # reset query on release that raised there, and a bet that existed was reported "nothing
+    # was changed" (storage/db.py now skips that reset).
 
 
 # --- one connection cut at a chosen moment -----------------------------------------------------
@@ -239,14 +239,6 @@ async def test_a_create_cut_right_after_commit_is_whole_and_the_next_one_works(
 
 
 @POSTGRES_ONLY
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage/bets.py create_bet (any `async with in_transaction()`): Tortoise 1.1.9's "
-    "TransactionContext.__aexit__ releases the connection in `finally`; asyncpg's "
-    "pool.release runs a reset query that raises when the connection died after the COMMIT, "
-    "so the exception escapes a committed transaction and the person is told 'nothing was "
-    "changed' (OUR_FAULT) about a bet that exists",
-)
 async def test_a_create_cut_right_after_commit_says_it_was_created(
     hypobot: Hypobot, monkeypatch: pytest.MonkeyPatch
 ) -> None:

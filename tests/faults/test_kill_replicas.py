@@ -94,13 +94,13 @@ async def test_replica_killed_while_its_digests_are_in_flight_posts_each_once_af
 STAGES = {
     # claiming the run: its INSERT into claims waits, so nothing of the run exists yet
     "before-claiming": "LOCK TABLE claims IN SHARE MODE",
-    # settling the run: claim done + digest row + channel's last digest in one transaction,
-    # which waits on the channel row; the transaction never commits
+    # settling the run: claim + digest row + channel's last digest in one transaction,
+    # which waits on the channel row; the transaction never commits, so the claim goes too
     "before-committing": "SELECT 1 FROM channels WHERE channel_id = 'C1' FOR UPDATE",
     # after Slack posted the digest, marking its row sent waits: posted but not recorded
     "after-posting-before-marking": "SELECT 1 FROM outbox WHERE kind = 'digest' FOR UPDATE",
 }
-CLAIM_LEFT = {"before-claiming": None, "before-committing": "running"}
+CLAIM_LEFT = {"before-claiming": None, "before-committing": None}
 
 
 @POSTGRES_ONLY
