@@ -39,7 +39,7 @@ def _configure_logs(settings: Settings) -> None:
         )
         if s is not None
     ]
-    logs.configure(settings.log_level, settings.log_format, secrets)
+    logs.configure(settings.log_level, settings.log_format, secrets, background=True)
 
 
 def _at(text: str | None) -> datetime:

@@ -3,6 +3,8 @@ id of the request being handled on every line logged while handling it."""
 
 from __future__ import annotations
 
+import atexit
+import copy
 import json
 import logging
 import re
@@ -11,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
+from queue import SimpleQueue
 from typing import Any, TextIO
 
 # Slack tokens and the signing secret must never reach a log line, whoever logs it
@@ -37,8 +41,10 @@ class Redactor(logging.Filter):
             if key not in _RESERVED and isinstance(value, str):
                 setattr(record, key, self.scrub(value))
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
         return True
 
 
@@ -91,20 +97,64 @@ class TextFormatter(logging.Formatter):
         return line + ("\n" + record.exc_text if record.exc_text else "")
 
 
+class _Enqueue(QueueHandler):
+    """Hands each record to the writer thread. What only this thread knows is settled here:
+    the request context (a context variable), the message with its arguments, and the
+    traceback as text; scrubbing, JSON and the write to stderr happen in the writer."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg = record.getMessage()
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.exc_info = None
+        return record
+
+
+_writer: QueueListener | None = None
+
+
 def configure(
     level: str = "INFO",
     fmt: str = "json",
     secrets: Iterable[str] = (),
     stream: TextIO | None = None,
+    *,
+    background: bool = False,
 ) -> None:
     """Install one handler on the root logger (stderr unless `stream`), stamping the request
-    context and scrubbing `secrets` and any token."""
+    context and scrubbing `secrets` and any token.
+
+    With `background` (hypobot serve), lines are scrubbed, formatted and written by a
+    thread of their own: the event loop only queues each record, so a burst of requests
+    does not wait on log formatting, nor the whole process on a stderr pipe that blocks.
+    """
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(RequestContext())
     handler.addFilter(Redactor(secrets))
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    installed: logging.Handler = handler
+    if background:
+        records: SimpleQueue[logging.LogRecord] = SimpleQueue()
+        installed = _Enqueue(records)
+        _writer = QueueListener(records, handler)
+        _writer.start()
+        atexit.register(flush)
+    installed.addFilter(RequestContext())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [installed]
     root.setLevel(level)
     logging.getLogger("tortoise").setLevel(max(logging.INFO, logging.getLevelName(level)))
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+
+
+def flush() -> None:
+    """Write out what the background writer holds and stop it (at exit)."""
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None

@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
 from prometheus_client import (
@@ -125,6 +126,16 @@ _PAYLOAD_KINDS = {
     "view_submission": "view",
     "view_closed": "view",
 }
+
+
+def parsed_kind(parsed: dict[str, Any], content_type: str) -> str:
+    """request_kind() of a body Bolt's parser has already read into `parsed`."""
+    kind = parsed.get("type")
+    if content_type == "application/json":
+        return "event" if kind == "event_callback" else "other"
+    if "command" in parsed:
+        return "command"
+    return _PAYLOAD_KINDS.get(kind, "other") if isinstance(kind, str) else "other"
 
 
 def request_kind(content_type: str, body: bytes) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from bot.backlog import Backlog
 from bot.service import Service
 from bot.settings import Settings, SettingsError
 from bot.slack import SingleWorkspaceAuthorize, SlackClients
@@ -23,6 +24,7 @@ class Runtime:
     courier: Courier
     authorize: SingleWorkspaceAuthorize | None = None
     clients: tuple[SlackClients, ...] = ()  # closed with the runtime
+    backlog: Backlog = field(default_factory=Backlog)  # Slack requests not yet acked
 
     async def close(self) -> None:
         """Stop the courier's senders (unsent rows go back) and close Slack connections."""

@@ -117,7 +117,10 @@ def hypobot_settings(fake: FakeSlack, database: str, **overrides: Any) -> Settin
 async def hypobot(database: str, fake_slack: FakeSlack, clock: Clock) -> AsyncIterator[Hypobot]:
     app, runtime = build(hypobot_settings(fake_slack, database), clock=clock)
     await runtime.warm_up()
-    async with serve_on_loopback(web_app(app)) as url, aiohttp.ClientSession() as session:
+    async with (
+        serve_on_loopback(web_app(app, runtime.backlog)) as url,
+        aiohttp.ClientSession() as session,
+    ):
         yield Hypobot(url, fake_slack, SlackClient(url, session), runtime, clock, database)
         await runtime.courier.drain()
         await runtime.close()

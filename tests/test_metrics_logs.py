@@ -275,3 +275,29 @@ async def test_health_probes_and_scrapes_log_at_debug_only(
     probes = _access(_lines(json_logs))
     assert [line["path"] for line in probes] == ["/healthz", "/readyz", "/metrics"]
     assert {line["level"] for line in probes} == {"debug"}
+
+
+def test_serve_writes_its_logs_from_a_thread_with_the_context_and_secrets_settled() -> None:
+    """`hypobot serve` logs through a writer thread: the request id is read where the line
+    was logged, secrets are still scrubbed and a traceback still arrives, as text."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    buffer = io.StringIO()
+    logs.configure("INFO", "json", [SIGNING_SECRET], stream=buffer, background=True)
+    try:
+        with logs.bound(request_id="req-1"):
+            logging.getLogger("hypobot.test").info("sent %s", BOT_TOKEN, extra={"n": 1})
+            try:
+                raise ValueError(f"boom {SIGNING_SECRET}")
+            except ValueError:
+                logging.getLogger("hypobot.test").exception("failed")
+        logging.getLogger("hypobot.test").info("outside")
+    finally:
+        logs.flush()  # the writer has written everything when this returns
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    sent, failed, outside = _lines(buffer)
+    assert (sent["event"], sent["request_id"], sent["n"]) == ("sent [redacted]", "req-1", 1)
+    assert failed["request_id"] == "req-1" and "ValueError: boom [redacted]" in failed["error"]
+    assert "request_id" not in outside
+    assert BOT_TOKEN not in buffer.getvalue() and SIGNING_SECRET not in buffer.getvalue()

@@ -100,7 +100,10 @@ async def installable(
 ) -> AsyncIterator[Installable]:
     app, runtime = build(oauth_settings(fake_slack, database), clock=clock)
     await runtime.warm_up()
-    async with serve_on_loopback(web_app(app)) as url, aiohttp.ClientSession() as session:
+    async with (
+        serve_on_loopback(web_app(app, runtime.backlog)) as url,
+        aiohttp.ClientSession() as session,
+    ):
         yield Installable(url, fake_slack, session, runtime, clock, database)
         await runtime.courier.drain()
         await runtime.close()

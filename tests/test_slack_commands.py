@@ -154,6 +154,32 @@ async def test_fifty_concurrent_news_get_keys_one_to_fifty(hypobot: Hypobot) -> 
     assert numbers == list(range(1, 51))
 
 
+async def test_a_burst_is_acked_at_once_and_each_command_answered_once_after(
+    hypobot: Hypobot,
+) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    texts = [f"show H-1 #{n}" if n % 2 else f"new {ONE_LINER}" for n in range(20)]
+    results = await asyncio.gather(
+        *(
+            hypobot.command(text, response_url=hypobot.fake.response_url(f"burst-{n}"))
+            for n, text in enumerate(texts)
+        )
+    )
+    assert all(status == 200 for status, _ in results)
+    deferred = [n for n, (_, body) in enumerate(results) if body["text"] == ""]
+    assert deferred, "a burst of 20 was answered inline, one by one"
+    answers = await hypobot.fake.wait_for("response_url", count=len(deferred), timeout=10)
+    await asyncio.sleep(0.2)  # no second answer comes
+    keys = sorted(call.params["_key"] for call in hypobot.fake.calls_to("response_url"))
+    assert keys == sorted(f"burst-{n}" for n in deferred)  # one answer each
+    for answer in answers:
+        n = int(answer.params["_key"].removeprefix("burst-"))
+        assert answer.params["response_type"] == "ephemeral"
+        assert ("*H-1*" if n % 2 else "Created *H-") in answer.params["text"]
+    await hypobot.deliver()
+    assert await Bet.filter(team_id="T1").count() == 11
+
+
 async def test_evidence_command_records_verdict_and_link(hypobot: Hypobot) -> None:
     await hypobot.command(f"new {ONE_LINER}")
     await hypobot.command("ship H-1")

@@ -52,12 +52,13 @@ def created_key(text: str) -> int | None:
 
 async def create(hypobot: Hypobot, marker: str) -> tuple[int, str]:
     """`/hypothesis new …` with `marker` in it: the HTTP status and the answer the person got,
-    in the ack or, when the ack only said it is working on it, through the response_url."""
+    in the ack or, when the ack was empty (a burst) or only said it is working on it,
+    through the response_url."""
     status, body = await hypobot.command(
         one_liner(marker), response_url=hypobot.fake.response_url(marker)
     )
     text = str(body.get("text", ""))
-    if text == WORKING:
+    if text in (WORKING, ""):
 
         def answered() -> list[Any]:
             calls = hypobot.fake.calls_to("response_url")

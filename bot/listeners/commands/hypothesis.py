@@ -58,11 +58,12 @@ async def post_with_chart(
         log.warning("report.chart_failed", extra={"error_type": type(error).__name__})
 
 
-def _outcome(work: asyncio.Task[Reply]) -> Reply:
-    error = work.exception()
-    if error is not None:
+async def _answer(runtime: Runtime, actor: Actor, parsed: grammar.Command) -> Reply:
+    """The service's reply, or what to tell the person when it failed."""
+    try:
+        return await runtime.service.run(actor, parsed)
+    except Exception as error:
         return refused(failure_text(error, where="command"))
-    return work.result()
 
 
 def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
@@ -85,22 +86,28 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 log.warning("modal.not_opened", extra={"error": error.response.get("error")})
                 await respond(text=MODAL_FAILED, response_type="ephemeral")
             return
-        work = asyncio.create_task(runtime.service.run(actor, parsed))
-        done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_S)
-        if done:
-            reply = _outcome(work)
-            await ack(text=reply.text, blocks=reply.blocks)
+        if runtime.backlog.others_waiting():
+            # A burst: ack now, let the other requests' acks go first, then answer.
+            await ack()
+            async with runtime.backlog.after_acks():
+                reply = await _answer(runtime, actor, parsed)
+            await respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
         else:
-            # Busy: ack inside Slack's window now, answer through the response_url later.
-            await ack(text=WORKING)
-            await asyncio.wait({work})
-            reply = _outcome(work)
-            await respond(
-                text=reply.text,
-                blocks=reply.blocks,
-                response_type="ephemeral",
-                replace_original=True,
-            )
+            work = asyncio.create_task(_answer(runtime, actor, parsed))
+            done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_S)
+            if done:
+                reply = work.result()
+                await ack(text=reply.text, blocks=reply.blocks)
+            else:
+                # Slow: ack inside Slack's window now, answer through the response_url.
+                await ack(text=WORKING)
+                reply = await work
+                await respond(
+                    text=reply.text,
+                    blocks=reply.blocks,
+                    response_type="ephemeral",
+                    replace_original=True,
+                )
         if reply.outbox_id is not None:
             await post_with_chart(runtime, client, actor.team_id, reply.outbox_id, reply.chart)
         runtime.courier.kick()
