@@ -214,6 +214,23 @@ def hypobot_command() -> list[str]:
     return [sys.executable, "-m", "bot.cli", "serve"]
 
 
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (the chart process, multiprocessing's tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("PPid:") and int(line.split()[1]) == pid:
+                found.append(int(entry.name))
+                break
+    return found
+
+
 def rss_mb(pid: int) -> float:
     """VmRSS of a process, in MB (1 MB = 2^20 bytes)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

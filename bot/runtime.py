@@ -13,6 +13,7 @@ from bot.service import Service
 from bot.settings import Settings, SettingsError
 from bot.slack import SingleWorkspaceAuthorize, SlackClients
 from jobs.outbox import Courier
+from jobs.reports import CHARTS
 
 log = logging.getLogger("hypobot.runtime")
 
@@ -27,10 +28,12 @@ class Runtime:
     backlog: Backlog = field(default_factory=Backlog)  # Slack requests not yet acked
 
     async def close(self) -> None:
-        """Stop the courier's senders (unsent rows go back) and close Slack connections."""
+        """Stop the courier's senders (unsent rows go back), close Slack connections and
+        stop the chart process."""
         await self.courier.stop()
         for clients in self.clients:
             await clients.close()
+        await CHARTS.stop()
 
     async def warm_up(self) -> None:
         """Ask Slack who we are before the first request needs it.

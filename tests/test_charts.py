@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import random
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from PIL import Image
 
 from bets.lifecycle import State
 from bets.metrics import Ageing, Awaiting, BetFacts, FeedbackPoint, flow_report
 from jobs.charts import ttf_chart
+from jobs.reports import ChartFailed, ChartWorker
 
 NOW = datetime(2026, 4, 30, 12, 0, tzinfo=UTC)
 TZ = ZoneInfo("Europe/Berlin")
@@ -115,3 +122,75 @@ def test_a_title_with_dollars_and_markup_is_drawn_as_text() -> None:
 
 def test_the_same_data_gives_the_same_bytes() -> None:
     assert chart(points(40), awaiting(5)) == chart(points(40), awaiting(5))
+
+
+# --- the chart process -------------------------------------------------------------------
+
+
+def _chart_args() -> tuple[tuple[object, ...], dict[str, object]]:
+    return (points(12), awaiting(4)), {
+        "median": timedelta(days=5),
+        "sle": SLE,
+        "now": NOW,
+        "tz": TZ,
+        "title": "Time to feedback",
+    }
+
+
+async def test_the_chart_process_draws_what_the_server_would_have_drawn() -> None:
+    worker = ChartWorker(idle_s=60)
+    args, kwargs = _chart_args()
+    try:
+        png = await worker.draw(*args, **kwargs)
+        assert worker.pid is not None and worker.pid != os.getpid()
+        assert png == ttf_chart(*args, **kwargs)  # byte for byte (a chart is deterministic)
+        again = await worker.draw(*args, **kwargs)
+        assert again == png
+    finally:
+        await worker.stop()
+    assert worker.pid is None
+
+
+def test_the_server_never_loads_matplotlib() -> None:
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import bot.app, bot.server, sys; print('matplotlib' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "False"
+
+
+async def test_the_chart_process_stops_when_idle_and_a_killed_one_is_replaced() -> None:
+    worker = ChartWorker(idle_s=0.2)
+    args, kwargs = _chart_args()
+    try:
+        await worker.draw(*args, **kwargs)
+        first = worker.pid
+        assert first is not None
+        await asyncio.sleep(1.0)
+        assert worker.pid is None  # idle: stopped
+        await worker.draw(*args, **kwargs)
+        second = worker.pid
+        assert second is not None and second != first
+        os.kill(second, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        assert decoded(await worker.draw(*args, **kwargs))  # a new process drew it
+        assert worker.pid not in (None, second)
+    finally:
+        await worker.stop()
+
+
+async def test_a_chart_the_process_cannot_draw_is_reported_not_hung() -> None:
+    worker = ChartWorker(idle_s=60)
+    try:
+        with pytest.raises(ChartFailed, match="AttributeError"):
+            await worker.draw("not points", [], median=None, sle=SLE, now=NOW, tz=TZ, title="x")
+        args, kwargs = _chart_args()
+        assert decoded(await worker.draw(*args, **kwargs))  # the process lives on
+    finally:
+        await worker.stop()
