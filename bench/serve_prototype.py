@@ -1,6 +1,6 @@
 """`hypobot serve` with prototypes from bench/prototypes.py applied in its process.
 
-python -m bench.serve_prototype keep_session,ack_first
+python -m bench.serve_prototype ack_first,after_ack_gate
 """
 
 from __future__ import annotations
