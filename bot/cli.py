@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings
 from storage import db
 
@@ -26,8 +27,6 @@ def _settings() -> Settings:
 
 
 def _configure_logs(settings: Settings) -> None:
-    from bot import logs
-
     secrets = [
         s.get_secret_value()
         for s in (
@@ -259,11 +258,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
     owners = {module.add_parser(sub).prog.split()[-1]: module for module in extras.values()}
     args = root.parse_args(argv)
-    if args.command == "jobs":
-        return cmd_jobs_run(args) if args.jobs_command == "run" else cmd_jobs_status(args)
-    if args.command in owners:
-        return int(owners[args.command].run(args))
-    return HANDLERS[args.command](args)
+    try:
+        if args.command == "jobs":
+            return cmd_jobs_run(args) if args.jobs_command == "run" else cmd_jobs_status(args)
+        if args.command in owners:
+            return int(owners[args.command].run(args))
+        return HANDLERS[args.command](args)
+    finally:
+        logs.flush()  # every log line out before a closing "hypobot: …" line on stderr
 
 
 if __name__ == "__main__":

@@ -117,3 +117,15 @@ async def test_home_shows_nothing_of_another_workspace(hypobot: Hypobot) -> None
     await hypobot.command(f"new {ONE_LINER}", team_id="TA")
     view = await open_home(hypobot, team_id="TB")
     assert "H-1" not in text_of(view) and channel_sections(view) == []
+
+
+async def test_a_home_event_without_a_user_is_acked_and_publishes_nothing(
+    hypobot: Hypobot, caplog: Any
+) -> None:
+    hypobot.fake.reset()
+    event = {"type": "app_home_opened", "channel": "D1", "tab": "home", "event_ts": "1.0"}
+    status, _ = await hypobot.slack.event(event)
+    assert status == 200
+    await settle(hypobot)
+    assert hypobot.fake.calls_to("views.publish") == []
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

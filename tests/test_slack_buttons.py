@@ -256,3 +256,14 @@ async def test_new_bet_button_in_app_home_opens_the_new_bet_modal(hypobot: Hypob
     assert opened.params["trigger_id"] == "trig-home"
     assert opened.view["callback_id"] == ids.NEW_BET_VIEW
     assert not hypobot.fake.block_errors
+
+
+async def test_a_click_without_a_response_url_is_acked_at_once_and_still_moves_the_bet(
+    hypobot: Hypobot,
+) -> None:
+    """Slack sends a response_url with every click; without one (a forged or replayed body)
+    the answer that could not be sent used to undo Bolt's ack."""
+    bet = await posted_bet(hypobot)
+    status, _ = await hypobot.slack.action(ids.START, str(bet.id), message_ts=bet.card_ts)
+    assert status == 200  # was 404 "unhandled request", after Slack's 3 s
+    assert (await Bet.get(id=bet.id)).state == "building"

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+import aiohttp
 import asyncpg
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
 
 log = logging.getLogger("hypobot.listeners")
@@ -38,3 +42,18 @@ def failure_text(error: BaseException, *, where: str) -> str:
         exc_info=error,
     )
     return TRY_AGAIN if transient else OUR_FAULT
+
+
+async def respond_safely(respond: AsyncRespond | None, **message: Any) -> bool:
+    """Answer through the response_url, or log why not: a click or command has done its
+    work by then, and an answer that cannot be delivered (no response_url, an expired
+    one, Slack unreachable) must not turn into an error, nor undo Bolt's ack."""
+    if respond is None or not getattr(respond, "response_url", None):
+        log.warning("respond.no_response_url")
+        return False
+    try:
+        await respond(**message)
+    except (aiohttp.ClientError, OSError, TimeoutError, SlackApiError) as error:
+        log.warning("respond.failed", extra={"error_type": type(error).__name__})
+        return False
+    return True

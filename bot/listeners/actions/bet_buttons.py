@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bets.lifecycle import Move, MoveRequest
 from bot.blocks import ids, modals
 from bot.listeners.actions.common import actor_of, row_id
-from bot.listeners.safety import failure_text
+from bot.listeners.safety import failure_text, respond_safely
 from bot.runtime import Runtime
 from bot.service import SNOOZE_BUTTON, Reply, refused
 from storage import bets as store
@@ -65,7 +65,9 @@ def bet_button(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         except Exception as error:
             reply = refused(failure_text(error, where=action["action_id"]))
         if reply is not None:
-            await respond(text=reply.text, response_type="ephemeral", replace_original=False)
+            await respond_safely(
+                respond, text=reply.text, response_type="ephemeral", replace_original=False
+            )
         runtime.courier.kick()
 
     return handle

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bets.lifecycle import Move, MoveRequest
 from bot.blocks import ids, modals, replies
 from bot.listeners.actions.common import actor_of, row_id
-from bot.listeners.safety import failure_text
+from bot.listeners.safety import failure_text, respond_safely
 from bot.runtime import Runtime
 from bot.service import Reply, refused
 from storage import bets as store
@@ -76,9 +76,13 @@ def reply_button(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             reply = refused(failure_text(error, where=action["action_id"]))
         if reply is not None:
             if replace:
-                await respond(text=reply.text, blocks=reply.blocks, replace_original=True)
+                await respond_safely(
+                    respond, text=reply.text, blocks=reply.blocks, replace_original=True
+                )
             else:
-                await respond(text=reply.text, response_type="ephemeral", replace_original=False)
+                await respond_safely(
+                    respond, text=reply.text, response_type="ephemeral", replace_original=False
+                )
         runtime.courier.kick()
 
     return handle

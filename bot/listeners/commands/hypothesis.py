@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import grammar
 from bot.blocks import modals
 from bot.blocks.text import escape
-from bot.listeners.safety import failure_text
+from bot.listeners.safety import failure_text, respond_safely
 from bot.runtime import Runtime
 from bot.service import Actor, Reply, refused
 from storage import outbox as outbox_store
@@ -84,14 +84,16 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             except SlackApiError as error:
                 # Past the ack the only way left to tell the person is the response_url.
                 log.warning("modal.not_opened", extra={"error": error.response.get("error")})
-                await respond(text=MODAL_FAILED, response_type="ephemeral")
+                await respond_safely(respond, text=MODAL_FAILED, response_type="ephemeral")
             return
         if runtime.backlog.others_waiting():
             # A burst: ack now, let the other requests' acks go first, then answer.
             await ack()
             async with runtime.backlog.after_acks():
                 reply = await _answer(runtime, actor, parsed)
-            await respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
+            await respond_safely(
+                respond, text=reply.text, blocks=reply.blocks, response_type="ephemeral"
+            )
         else:
             work = asyncio.create_task(_answer(runtime, actor, parsed))
             done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_S)
@@ -102,7 +104,8 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 # Slow: ack inside Slack's window now, answer through the response_url.
                 await ack(text=WORKING)
                 reply = await work
-                await respond(
+                await respond_safely(
+                    respond,
                     text=reply.text,
                     blocks=reply.blocks,
                     response_type="ephemeral",

@@ -51,8 +51,9 @@ def app_home_opened(runtime: Runtime) -> Callable[..., Awaitable[None]]:
     async def handle(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        team_id = str(body.get("team_id"))
-        user_id = event["user"]
+        team_id, user_id = body.get("team_id"), event.get("user")
+        if not isinstance(team_id, str) or not isinstance(user_id, str):
+            return  # Slack always names both; a body without them gets no Home
         try:
             view = await home_of(team_id, user_id, runtime.service.clock())
             await client.views_publish(user_id=user_id, view=view)
