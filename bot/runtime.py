@@ -13,7 +13,6 @@ from bot.service import Service
 from bot.settings import Settings, SettingsError
 from bot.slack import SingleWorkspaceAuthorize, SlackClients
 from jobs.outbox import Courier
-from jobs.reports import CHARTS
 
 log = logging.getLogger("hypobot.runtime")
 
@@ -33,7 +32,7 @@ class Runtime:
         await self.courier.stop()
         for clients in self.clients:
             await clients.close()
-        await CHARTS.stop()
+        await self.service.charts.stop()
 
     async def warm_up(self) -> None:
         """Ask Slack who we are before the first request needs it.

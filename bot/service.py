@@ -22,7 +22,7 @@ from bot import grammar
 from bot.blocks import card as card_blocks
 from bot.blocks import lists, replies
 from bot.blocks.text import escape
-from jobs.reports import build_report
+from jobs.reports import ChartWorker, build_report
 from storage import bets as store
 from storage import channels as channel_store
 from storage import outbox as outbox_store
@@ -84,11 +84,13 @@ class Service:
         default_timezone: str = "UTC",
         is_workspace_admin: Callable[[str, str], Awaitable[bool]] | None = None,
         clock: Callable[[], datetime] = _now,
+        charts: ChartWorker | None = None,
     ) -> None:
         self.admins = admins
         self.default_timezone = default_timezone
         self.is_workspace_admin = is_workspace_admin
         self.clock = clock
+        self.charts = charts or ChartWorker()  # draws report charts in a child process
 
     # --- lookups -----------------------------------------------------------------------
 
@@ -515,7 +517,7 @@ class Service:
         if channel is None:
             return refused("This channel has no bets yet, so there is nothing to report.")
         now = self.clock()
-        report = await build_report(channel, window=window, now=now)
+        report = await build_report(channel, window=window, now=now, charts=self.charts)
         row = await outbox_store.enqueue(
             actor.team_id, actor.channel_id, "report", report.payload, now=now
         )

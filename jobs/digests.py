@@ -30,10 +30,10 @@ class DigestReport:
 
 
 async def run(
-    now: datetime, *, owner: str, queued: Callable[[], None] = lambda: None
+    now: datetime, *, owner: str, queued: Callable[[str, str], None] = lambda *_: None
 ) -> DigestReport:
-    """Queue each channel's digest that is due; `queued` is called as each one is queued
-    (the scheduler starts delivering it while the pass goes on)."""
+    """Queue each channel's digest that is due; `queued(team_id, channel_id)` is called as
+    each one is queued (the scheduler starts delivering it while the pass goes on)."""
     report = DigestReport()
     due = []
     for channel in await store.tracked_channels(digest_only=True):
@@ -61,7 +61,7 @@ async def run(
             return
         report.posted.append(f"{channel.team_id}/{channel.channel_id}/{day}")
         log.info("digest.queued", extra={"team_id": channel.team_id, "day": str(day)})
-        queued()
+        queued(channel.team_id, channel.channel_id)
 
     await for_each(due, settle)
     return report

@@ -31,10 +31,11 @@ class NudgeReport:
 
 
 async def run(
-    now: datetime, *, owner: str, queued: Callable[[], None] = lambda: None
+    now: datetime, *, owner: str, queued: Callable[[str, str], None] = lambda *_: None
 ) -> NudgeReport:
-    """Sweep every tracked channel; `queued` is called as each channel's messages are
-    queued (the scheduler starts delivering them while the sweep goes on)."""
+    """Sweep every tracked channel; `queued(team_id, channel_id)` is called as each
+    channel's messages are queued (the scheduler starts delivering them while the sweep
+    goes on)."""
     report = NudgeReport()
     channels = [
         channel
@@ -44,7 +45,7 @@ async def run(
 
     async def sweep(channel: Channel) -> None:
         if await _sweep_channel(channel, now, owner, report):
-            queued()
+            queued(channel.team_id, channel.channel_id)
 
     await for_each(channels, sweep)
     return report

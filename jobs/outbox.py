@@ -160,6 +160,12 @@ class Courier:
         else:
             self._again = True
 
+    def send_soon(self, team_id: str, channel_id: str) -> None:
+        """A job has just queued messages for this channel: start its sender now, without
+        a look over the whole outbox (unless one is at work on the channel already; it
+        takes the new rows before it stops)."""
+        self._start((team_id, channel_id), None, self.background)
+
     async def _kicked(self) -> None:
         self._again = True
         while self._again:

@@ -107,10 +107,9 @@ class ChartFailed(Exception):
     """The chart process could not draw a chart."""
 
 
-CHARTS = ChartWorker()
-
-
-async def build_report(channel: Channel, *, window: timedelta, now: datetime) -> Report:
+async def build_report(
+    channel: Channel, *, window: timedelta, now: datetime, charts: ChartWorker
+) -> Report:
     bets = await store.bets_for_metrics(channel.team_id, channel.channel_id, now=now)
     facts = [facts_of(bet) for bet in bets]
     report = flow_report(
@@ -129,7 +128,7 @@ async def build_report(channel: Channel, *, window: timedelta, now: datetime) ->
         report, window_label=label, titles=titles, forecasts=forecasts, now=now, tz=tz
     )
     try:
-        chart: bytes | None = await CHARTS.draw(
+        chart: bytes | None = await charts.draw(
             report.feedback,
             report.awaiting,
             median=report.ttf_median,

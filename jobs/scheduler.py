@@ -41,12 +41,12 @@ class Jobs:
 
     async def nudges(self, now: datetime) -> dict[str, Any]:
         before = self.courier.background.copy()
-        report = await nudges.run(now, owner=self.owner, queued=self.courier.kick)
+        report = await nudges.run(now, owner=self.owner, queued=self.courier.send_soon)
         return {**vars(report), "outbox": await self._delivered(now, before)}
 
     async def digests(self, now: datetime) -> dict[str, Any]:
         before = self.courier.background.copy()
-        report = await digests.run(now, owner=self.owner, queued=self.courier.kick)
+        report = await digests.run(now, owner=self.owner, queued=self.courier.send_soon)
         await metrics.digests_queued(report.posted, now)
         return {**vars(report), "outbox": await self._delivered(now, before)}
 
