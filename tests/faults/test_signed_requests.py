@@ -323,6 +323,12 @@ MISSHAPEN = [
         _payload({"type": "view_submission", **WHO, "view": {"callback_id": []}}),
         "view-callback-id-a-list",
     ),
+    # A plain form (a slash command) whose fields Bolt would route as an event, a view or
+    # actions, though each is a string; field names may come percent- or plus-encoded.
+    _case(("command=%2Fhypothesis&text=help&team_id=T1&user_id=U1&event=x", FORM), "form-event"),
+    _case(("command=%2Fhypothesis&text=help&team_id=T1&%76iew=x", FORM), "form-view-encoded"),
+    _case(("command=%2Fhypothesis&team_id=T1&actions", FORM), "form-actions-blank"),
+    _case(("type=event_callback&event=message&team_id=T1", FORM), "form-event-callback"),
 ]
 
 
