@@ -37,11 +37,7 @@ async def run(
     channel's messages are queued (the scheduler starts delivering them while the sweep
     goes on)."""
     report = NudgeReport()
-    channels = [
-        channel
-        for channel in await channel_store.tracked_channels()
-        if working_hours(channel).contains(now)  # nothing lands outside working hours
-    ]
+    channels = await channels_to_sweep(now)
 
     async def sweep(channel: Channel) -> None:
         if await _sweep_channel(channel, now, owner, report):
@@ -49,6 +45,20 @@ async def run(
 
     await for_each(channels, sweep)
     return report
+
+
+async def channels_to_sweep(now: datetime) -> list[Channel]:
+    """Channels in working hours with bets awaiting feedback, busiest first: a channel's
+    messages go out at Slack's pace, one a second, so the channels with the most to send
+    start first and the sweep ends soonest (longest processing time first)."""
+    awaiting = await store.awaiting_counts()
+    channels = [
+        channel
+        for channel in await channel_store.tracked_channels()
+        if (channel.team_id, channel.channel_id) in awaiting
+        and working_hours(channel).contains(now)  # nothing lands outside working hours
+    ]
+    return sorted(channels, key=lambda channel: -awaiting[(channel.team_id, channel.channel_id)])
 
 
 async def _sweep_channel(channel: Channel, now: datetime, owner: str, report: NudgeReport) -> bool:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import F, Q
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from bets.lifecycle import State
@@ -16,15 +17,27 @@ from storage import claims
 from storage.models import Bet, Event, Outbox, Person
 
 
+def _awaiting() -> Q:
+    return Q(state=State.SHIPPED, first_feedback_at__isnull=True, card_ts__isnull=False)
+
+
 async def awaiting_feedback(team_id: str, channel_id: str) -> list[Bet]:
     """Shipped bets with a card and no decisive evidence yet, oldest first."""
-    return await Bet.filter(
-        team_id=team_id,
-        channel_id=channel_id,
-        state=State.SHIPPED,
-        first_feedback_at__isnull=True,
-        card_ts__isnull=False,
-    ).order_by("shipped_at", "id")
+    return await Bet.filter(_awaiting(), team_id=team_id, channel_id=channel_id).order_by(
+        "shipped_at", "id"
+    )
+
+
+async def awaiting_counts() -> dict[tuple[str, str], int]:
+    """How many bets await feedback in each (team, channel) that has any: one query for
+    the scheduler, over every workspace, before it sweeps them channel by channel."""
+    rows = (
+        await Bet.filter(_awaiting())
+        .annotate(n=Count("id"))
+        .group_by("team_id", "channel_id")
+        .values_list("team_id", "channel_id", "n")
+    )
+    return {(team_id, channel_id): n for team_id, channel_id, n in rows}
 
 
 _FACTS = ("number", "state", "created_at", "started_at", "shipped_at", "closed_at")

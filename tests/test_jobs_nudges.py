@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from storage.models import Bet, Claim, Evidence
+from jobs import nudges
+from storage.models import Bet, Claim, Evidence, Outbox
 from tests.conftest import Hypobot, eventually
-from tests.jobs_support import nudges_for, run_job, shipped_bet
+from tests.jobs_support import ONE_LINER, nudges_for, run_job, shipped_bet
 from tests.signing import message_event
 
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # channel zone UTC, hours 09-18 Mon-Fri
@@ -169,3 +170,20 @@ async def test_supports_on_a_nudge_opens_evidence_form_with_supports_chosen(
     [opened] = await hypobot.fake.wait_for("views.open")
     verdict = next(b for b in opened.params["view"]["blocks"] if b.get("block_id") == "verdict")
     assert verdict["element"]["initial_option"]["value"] == "supports"
+
+
+async def test_the_sweep_starts_with_the_channel_with_the_most_bets_awaiting_feedback(
+    hypobot: Hypobot,
+) -> None:
+    """Slack posts one message a second per channel, so the busiest channel goes first;
+    channels with nothing awaiting feedback are not swept at all."""
+    await shipped_bet(hypobot, MONDAY, channel_id="C1")
+    for _ in range(3):
+        await shipped_bet(hypobot, MONDAY, channel_id="C2")
+    for _ in range(2):
+        await shipped_bet(hypobot, MONDAY, channel_id="C3")
+    await hypobot.command(f"new {ONE_LINER}", channel_id="C4")  # not shipped
+    order = await nudges.channels_to_sweep(MONDAY + timedelta(days=3))
+    assert [channel.channel_id for channel in order] == ["C2", "C3", "C1"]
+    await run_job(hypobot, "nudges", MONDAY + timedelta(days=3))
+    assert await Outbox.filter(kind="nudge").count() == 6
