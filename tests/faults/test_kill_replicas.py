@@ -75,7 +75,13 @@ async def test_replica_killed_while_its_digests_are_in_flight_posts_each_once_af
             await shipped_bet(hypobot, MONDAY, channel_id=channel)
         hypobot.fake.delay["chat.postMessage"] = 2.0
         await go(doomed)
-        await until(lambda: digest_posts(hypobot), timeout=25)
+
+        async def both_queued_and_one_posting() -> bool:
+            # A channel's digest goes out as soon as it is queued: wait for the other's row.
+            queued = await Outbox.filter(kind="digest").count()
+            return bool(digest_posts(hypobot)) and queued == 2
+
+        await until(both_queued_and_one_posting, timeout=25)
         await kill(doomed)
         await asyncio.sleep(2.3)  # Slack finishes posting what it was sent before the kill
         hypobot.fake.delay.clear()
