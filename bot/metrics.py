@@ -68,8 +68,7 @@ JOB_SECONDS = Histogram(
 )
 CLAIMS = Counter(
     "hypobot_claims",
-    "Scheduled runs this replica tried to claim: taken, taken_over (a lapsed lease), skipped "
-    "(done already, or another replica holds it)",
+    "Scheduled runs this replica tried to claim: taken, or skipped (another replica did it)",
     ["job", "result"],
     registry=REGISTRY,
 )

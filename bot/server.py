@@ -12,7 +12,6 @@ import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -26,7 +25,7 @@ from bot.backlog import Backlog
 from bot.runtime import Runtime
 from jobs.scheduler import Jobs, replica_id
 from jobs.scheduler import start as start_scheduler
-from storage import claims, db
+from storage import db
 
 log = logging.getLogger("hypobot.server")
 access_log = logging.getLogger("hypobot.access")
@@ -279,7 +278,6 @@ async def serve(
     await shut_down(
         runner,
         runtime,
-        owner=owner,
         scheduler=scheduler,
         socket_mode=socket_mode,
         signal_name=received[0] if received else "",
@@ -295,13 +293,13 @@ async def shut_down(
     runner: web.AppRunner,
     runtime: Runtime,
     *,
-    owner: str,
     scheduler: AsyncIOScheduler | None,
     socket_mode: object | None,
     signal_name: str = "",
 ) -> None:
-    """Stop taking work, finish what is under way (bounded), hand back this replica's claims,
-    close the database. Each step is logged."""
+    """Stop taking work, finish what is under way (bounded), put back what was not sent,
+    close the database. Each step is logged. (A scheduled run cut short leaves nothing:
+    its claim commits with its messages, so another replica simply does it.)"""
     began = time.perf_counter()
     log.info("shutdown.started", extra={"signal": signal_name})
     if scheduler is not None:
@@ -318,12 +316,6 @@ async def shut_down(
         scheduler.shutdown(wait=False)  # cancels a pass still running after the grace
         await asyncio.sleep(0)
         log.info("shutdown.scheduler_stopped")
-    try:
-        released = await claims.release(owner, datetime.now(UTC))
-    except Exception as error:  # the database is gone: the leases will lapse on their own
-        log.warning("shutdown.claims_not_released", extra={"error_type": type(error).__name__})
-    else:
-        log.info("shutdown.claims_released", extra={"released": released, "replica": owner})
     await runtime.close()  # what the grace did not see out goes back to the outbox
     log.info("shutdown.courier_stopped")
     await db.disconnect()

@@ -167,6 +167,9 @@ class Outbox(Model):
 
 
 class Claim(Model):
+    # The docstring is the table's description in migration 0001: runs are now claimed
+    # with their effects (storage/claims.py); `lease_until` and the "running" status are
+    # kept for rows an earlier version wrote before doing a run.
     """One scheduled run (job, scope, period), claimed by exactly one replica under a lease."""
 
     id = fields.BigIntField(primary_key=True)

@@ -17,7 +17,7 @@ from bot import logs
 from jobs.scheduler import Jobs
 from jobs.scheduler import start as start_scheduler
 from storage import claims
-from storage.models import Outbox
+from storage.models import Claim, Outbox
 from tests.conftest import Hypobot, eventually
 from tests.flows import settle
 from tests.jobs_support import ONE_LINER
@@ -131,44 +131,60 @@ async def test_outbox_rows_are_counted_by_status_and_failures_by_error_code(
     assert metric(after, "hypobot_outbox_send_lag_seconds_count") > 0
 
 
-async def test_claims_count_taken_skipped_and_taken_over_after_a_release(
+async def test_claims_count_taken_and_skipped_and_the_lag_of_runs_taken(
     hypobot: Hypobot,
 ) -> None:
     now = hypobot.clock()
     due = (now - timedelta(minutes=10)).isoformat()  # a run named by the instant it fell due
     before = await scrape(hypobot)
-    kw: dict[str, Any] = {"team_id": "T1", "now": now, "lease": timedelta(minutes=5)}
+    key = [("bet:1", due)]
 
-    first = await claims.claim("nudge", "bet:1", due, owner="replica-a", **kw)
-    second = await claims.claim("nudge", "bet:1", due, owner="replica-b", **kw)
-    released = await claims.release("replica-a", now)
-    third = await claims.claim("nudge", "bet:1", due, owner="replica-b", **kw)
+    first = await claims.take("nudge", key, team_id="T1", owner="replica-a", now=now)
+    claims.count_taken("nudge", key, first, now=now)
+    second = await claims.take("nudge", key, team_id="T1", owner="replica-b", now=now)
+    claims.count_taken("nudge", key, second, now=now)
 
     after = await scrape(hypobot)
-    assert first is not None and second is None and released == 1 and third is not None
-    for result in ("taken", "skipped", "taken_over"):
+    assert first == set(key) and second == set()
+    for result in ("taken", "skipped"):
         name, labels = "hypobot_claims_total", {"job": "nudge", "result": result}
         assert metric(after, name, **labels) == metric(before, name, **labels) + 1, result
     lags = "hypobot_job_lag_seconds"
     assert metric(after, f"{lags}_count", job="nudge") == (
-        metric(before, f"{lags}_count", job="nudge") + 2
+        metric(before, f"{lags}_count", job="nudge") + 1
     )
     assert metric(after, f"{lags}_sum", job="nudge") == (
-        metric(before, f"{lags}_sum", job="nudge") + 2 * 600
+        metric(before, f"{lags}_sum", job="nudge") + 600
     )
 
 
-async def test_release_leaves_other_replicas_and_finished_runs_alone(hypobot: Hypobot) -> None:
+async def test_a_run_an_earlier_version_left_running_is_taken_once_its_lease_lapsed(
+    hypobot: Hypobot,
+) -> None:
+    """Before runs were claimed with their effects, a replica claimed a run under a lease
+    and then did it; one that died left the row "running". After an upgrade, take() does
+    such a run once the lease has lapsed, and leaves a live one alone."""
     now = hypobot.clock()
-    kw: dict[str, Any] = {"team_id": "T1", "now": now, "lease": timedelta(minutes=5)}
-    mine = await claims.claim("digest", "channel:T1:C1", "2026-11-02", owner="a", **kw)
-    done = await claims.claim("digest", "channel:T1:C2", "2026-11-02", owner="a", **kw)
-    theirs = await claims.claim("digest", "channel:T1:C3", "2026-11-02", owner="b", **kw)
-    assert mine and done and theirs
-    await claims.complete(done, now=now)
-
-    assert await claims.release("a", now) == 1
-    assert await claims.claim("digest", "channel:T1:C3", "2026-11-02", owner="c", **kw) is None
+    for channel, lease_until in (
+        ("C1", now - timedelta(seconds=1)),
+        ("C2", now + timedelta(minutes=4)),
+    ):
+        await Claim.create(
+            team_id="T1",
+            job="digest",
+            scope=f"channel:T1:{channel}",
+            period="2026-11-02",
+            owner="old-replica",
+            lease_until=lease_until,
+            status="running",
+            created_at=now - timedelta(minutes=1),
+        )
+    keys = [("channel:T1:C1", "2026-11-02"), ("channel:T1:C2", "2026-11-02")]
+    got = await claims.take("digest", keys, team_id="T1", owner="new-replica", now=now)
+    assert got == {("channel:T1:C1", "2026-11-02")}
+    taken = await Claim.get(scope="channel:T1:C1")
+    assert (taken.owner, taken.status) == ("new-replica", "done")
+    assert (await Claim.get(scope="channel:T1:C2")).owner == "old-replica"
 
 
 async def test_scheduled_passes_are_counted_by_job_and_result(hypobot: Hypobot) -> None:

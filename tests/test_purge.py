@@ -36,14 +36,8 @@ async def a_workspace_with_everything(team_id: str) -> None:
         team_id, bet.id, bets.NewEvidence("supports", "fewer tickets", "U1", "command"), now=NOW
     )
     await bets.set_away(team_id, "U1", NOW + timedelta(days=3), now=NOW)
-    await claims.claim(
-        "digests",
-        f"{team_id}:C1",
-        "2026-11-02",
-        team_id=team_id,
-        owner="test",
-        now=NOW,
-        lease=timedelta(minutes=1),
+    await claims.take(
+        "digest", [(f"{team_id}:C1", "2026-11-02")], team_id=team_id, owner="test", now=NOW
     )
     installed = InstalledBot(
         team_id=team_id,
