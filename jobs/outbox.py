@@ -151,9 +151,9 @@ class Courier:
         self.background = DeliveryReport()  # what kicked deliveries did, for logs and tests
 
     def kick(self) -> None:
-        """Deliver soon, in the background (after a listener has acked, or as a job queues
-        a channel's messages): start a sender on each channel with rows due and no sender
-        yet. A kick during a scan makes the scan look once more when it ends."""
+        """Deliver soon, in the background (after a listener has acked): start a sender on
+        each channel with rows due and no sender yet. A kick during a scan makes the scan
+        look once more when it ends."""
         if self._scan is None or self._scan.done():
             self._scan = asyncio.create_task(self._kicked())
             self._scan.add_done_callback(_log_failure)
@@ -174,8 +174,8 @@ class Courier:
                 self._start(channel, None, self.background)
 
     async def drain(self) -> None:
-        """Wait until the background deliveries started by kick() are done (jobs, tests,
-        shutdown)."""
+        """Wait until the background deliveries started by kick() and send_soon() are done
+        (jobs, tests, the console)."""
         while True:
             pending = [task for task in (self._scan, *self._active.values()) if task]
             pending = [task for task in pending if not task.done()]
