@@ -15,7 +15,8 @@ from bets.metrics import flow_report, learned_since
 from bot.blocks.digest import digest_blocks, digest_text
 from jobs.flow import digest_days, digest_time, facts_of, for_each, zone
 from storage import channels as store
-from storage.models import Bet, Channel
+from storage.channels import MetricsBet
+from storage.models import Channel
 
 log = logging.getLogger("hypobot.digests")
 
@@ -101,5 +102,5 @@ async def digest_payload(channel: Channel, now: datetime) -> dict[str, Any] | No
     return {"text": digest_text(report, **kwargs), "blocks": blocks}
 
 
-def _open(bet: Bet) -> bool:
+def _open(bet: MetricsBet) -> bool:
     return State(bet.state) in OPEN_STATES

@@ -12,13 +12,14 @@ from bets.hours import WorkingHours
 from bets.lifecycle import State
 from bets.metrics import BetFacts, recent_ttfs, sle
 from storage import db
+from storage.channels import MetricsBet
 from storage.models import Bet, Channel
 
 _T = TypeVar("_T")
 CHANNELS_AT_ONCE = 4  # channels a pass works on at a time (PostgreSQL; the pool holds 10)
 
 
-def facts_of(bet: Bet) -> BetFacts:
+def facts_of(bet: Bet | MetricsBet) -> BetFacts:
     return BetFacts(
         number=bet.number,
         state=State(bet.state),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -57,13 +58,36 @@ async def apply_settings(
     return channel
 
 
-async def bets_for_metrics(team_id: str, channel_id: str, *, now: datetime) -> list[Bet]:
+@dataclass(frozen=True, slots=True)
+class MetricsBet:
+    """What a digest, a report or the Home tab's figures need of a bet: its columns, read
+    as plain values (no model instance) since every channel's bets are read for them."""
+
+    number: int
+    state: str
+    title: str
+    owner_id: str
+    signal: str
+    created_at: datetime
+    started_at: datetime | None
+    shipped_at: datetime | None
+    closed_at: datetime | None
+    first_feedback_at: datetime | None
+    escalated_at: datetime | None
+
+
+_METRICS_COLUMNS = tuple(field.name for field in fields(MetricsBet))
+
+
+async def bets_for_metrics(team_id: str, channel_id: str, *, now: datetime) -> list[MetricsBet]:
     """Open bets and bets closed within the metrics horizon: one query, however many bets."""
-    return (
+    rows = (
         await Bet.filter(team_id=team_id, channel_id=channel_id)
         .filter(Q(state__in=list(OPEN_STATES)) | Q(closed_at__gte=now - METRICS_HORIZON))
         .order_by("number")
+        .values_list(*_METRICS_COLUMNS)
     )
+    return [MetricsBet(*row) for row in rows]
 
 
 async def record_digest(
