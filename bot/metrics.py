@@ -4,13 +4,11 @@ claims, lag, and the outbox. Labels stay few and bounded: no team, channel or us
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
 
 from prometheus_client import (
     CollectorRegistry,
@@ -128,33 +126,15 @@ _PAYLOAD_KINDS = {
 
 
 def parsed_kind(parsed: dict[str, Any], content_type: str) -> str:
-    """request_kind() of a body Bolt's parser has already read into `parsed`."""
+    """command, action, view, event or other, from a /slack/events body Bolt's parser has
+    read into `parsed` (never trusted: this runs before Bolt's signature check, so anything
+    unexpected is other)."""
     kind = parsed.get("type")
     if content_type == "application/json":
         return "event" if kind == "event_callback" else "other"
     if "command" in parsed:
         return "command"
     return _PAYLOAD_KINDS.get(kind, "other") if isinstance(kind, str) else "other"
-
-
-def request_kind(content_type: str, body: bytes) -> str:
-    """command, action, view, event or other, from a /slack/events body (never trusted:
-    this runs before or without Bolt's signature check, so anything unexpected is other)."""
-    try:
-        if content_type == "application/json":
-            envelope = json.loads(body)
-            kind = envelope.get("type") if isinstance(envelope, dict) else None
-            return "event" if kind == "event_callback" else "other"
-        if content_type == "application/x-www-form-urlencoded":
-            form = parse_qs(body.decode("utf-8"), max_num_fields=100)
-            if "command" in form:
-                return "command"
-            payload = json.loads(form["payload"][0]) if "payload" in form else None
-            kind = payload.get("type") if isinstance(payload, dict) else None
-            return _PAYLOAD_KINDS.get(kind, "other") if isinstance(kind, str) else "other"
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        pass
-    return "other"
 
 
 def outcome(status: int) -> str:

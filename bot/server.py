@@ -62,22 +62,6 @@ async def metrics_page(_: web.Request) -> web.Response:
     return web.Response(body=metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
-async def _kind(request: web.Request) -> str:
-    """What Slack sent, from the body the handler has read (aiohttp keeps it)."""
-    if request.method != "POST" or request.path != SLACK_PATH:
-        return "other"
-    if request.content_length and request.content_length > MAX_BODY:
-        return "other"  # refused unread; do not read it now
-    kind = request.get(KIND)
-    if kind is not None:  # refuse_garbage read it already
-        return kind
-    try:
-        body = await request.read()
-    except (web.HTTPException, OSError, asyncio.IncompleteReadError):
-        return "other"
-    return metrics.request_kind(request.content_type, body)
-
-
 def _retry_num(request: web.Request) -> dict[str, str]:
     """Slack's X-Slack-Retry-Num (1–3), when it is one: a retried delivery is worth seeing."""
     retry = request.headers.get("X-Slack-Retry-Num", "")
@@ -105,7 +89,7 @@ async def observe(
             raise
         finally:
             seconds = time.perf_counter() - started
-            kind = await _kind(request)
+            kind = request.get(KIND, "other")  # set by refuse_garbage, which reads it
             if request.path == SLACK_PATH:
                 metrics.slack_request(kind, status, seconds)
             quiet = request.path in QUIET_PATHS and status < 400

@@ -70,6 +70,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def _serve(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    """`hypobot serve` as a user starts it, in `cwd`, with exactly `env`."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def test_serve_migrates_and_answers_health_and_readiness(tmp_path: Path, fake_slack) -> None:
     port = _free_port()
     env = {
@@ -81,16 +95,7 @@ async def test_serve_migrates_and_answers_health_and_readiness(tmp_path: Path, f
         "PORT": str(port),
         "HYPOBOT_SCHEDULER": "off",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await _serve(env, tmp_path)
     try:
         async with aiohttp.ClientSession() as session:
             for _ in range(400):  # start-up is slower on a loaded CI machine
@@ -153,16 +158,7 @@ async def test_serve_with_a_token_slack_refuses_stops_with_one_line(
         "PORT": str(_free_port()),
         "HYPOBOT_SCHEDULER": "off",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await _serve(env, tmp_path)
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode != 0
     assert stderr.decode().strip().splitlines()[-1] == (

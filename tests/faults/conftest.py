@@ -11,12 +11,14 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
+from storage import bets as bet_store
 from storage.models import Bet, Channel, Claim, Event, Evidence, Outbox, Person, Workspace
 from tests.conftest import Hypobot
 from tests.fakeslack import FakeSlack
@@ -220,3 +222,20 @@ async def terminate_backends(
         [connection.get_server_pid() for connection in spare],
     )
     return len(rows)
+
+
+async def stored_bet(channel: str, n: int, now: datetime) -> Bet:
+    """Bet n of workspace T1 in `channel`, created through storage (its card row queued)."""
+    return await bet_store.create_bet(
+        "T1",
+        bet_store.NewBet(
+            channel_id=channel,
+            title=f"Bet {n} in {channel}",
+            hypothesis=f"We believe change {n} for admins will cut tickets",
+            signal="tickets drop",
+            owner_id="U1",
+            creator_id="U1",
+        ),
+        now=now,
+        timezone="UTC",
+    )

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.blocks import ids
+from bot.listeners import actions
 from storage.models import Bet, Evidence
 from tests.conftest import Hypobot
 from tests.faults.conftest import snapshot
@@ -76,22 +77,7 @@ VERBS = (
     "pivot",
 )
 TAILS = ("", "it worked https://x.test/a", "10d", "3d", "+ it worked", "We believe x. learned: y")
-BUTTONS = (
-    ids.START,
-    ids.SHIP,
-    ids.ADD_EVIDENCE,
-    ids.VALIDATE,
-    ids.INVALIDATE,
-    ids.KILL,
-    ids.SNOOZE,
-    ids.NUDGE_SUPPORTS,
-    ids.NUDGE_REFUTES,
-    ids.VERDICT_SUPPORTS,
-    ids.VERDICT_REFUTES,
-    ids.VERDICT_NOTE,
-    ids.REPLY_VALIDATE,
-    ids.REPLY_INVALIDATE,
-)
+BUTTONS = actions.BET_BUTTONS + actions.REPLY_BUTTONS  # every button that names a row
 MOVES = ("validate", "invalidate", "kill", "ship", None)
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from storage import bets as bet_store
 from storage import outbox as outbox_store
 from storage.models import Channel, Claim, Outbox
 from tests.conftest import Hypobot
@@ -27,6 +26,7 @@ from tests.faults.conftest import (
     hypobot_process,
     kill,
     own_connection,
+    stored_bet,
     until,
 )
 from tests.jobs_support import run_job, shipped_bet
@@ -199,19 +199,7 @@ async def _pending_rows(now: datetime) -> int:
     """Cards of new bets and plain notices, due now by the real clock, in three channels."""
     for channel in CHANNELS:
         for n in range(3):
-            await bet_store.create_bet(
-                "T1",
-                bet_store.NewBet(
-                    channel_id=channel,
-                    title=f"Bet {n} in {channel}",
-                    hypothesis=f"We believe change {n} for admins will cut tickets",
-                    signal="tickets drop",
-                    owner_id="U1",
-                    creator_id="U1",
-                ),
-                now=now,
-                timezone="UTC",
-            )
+            await stored_bet(channel, n, now)
             await outbox_store.enqueue("T1", channel, "notice", {"text": f"notice {n}"}, now=now)
     # No digest of the real day gets in the way of counting.
     await Channel.all().update(digest_enabled=False)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from bot import grammar
 from bot.blocks import ids
+from bot.listeners import actions
 from bot.server import MAX_BODY
 from bot.service import Reply
 from tests.conftest import Hypobot
@@ -111,21 +112,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-ACTION_IDS = (
-    ids.START,
-    ids.SHIP,
-    ids.ADD_EVIDENCE,
-    ids.VALIDATE,
-    ids.INVALIDATE,
-    ids.KILL,
-    ids.SNOOZE,
-    ids.NUDGE_SUPPORTS,
-    ids.VERDICT_SUPPORTS,
-    ids.VERDICT_NOTE,
-    ids.REPLY_VALIDATE,
-    ids.REPLY_INVALIDATE,
-    ids.NEW_BET,
-)
+ACTION_IDS = (*actions.BET_BUTTONS, *actions.REPLY_BUTTONS, ids.NEW_BET)  # all registered
 VIEWS = (ids.NEW_BET_VIEW, ids.EVIDENCE_VIEW, ids.CLOSE_VIEW)
 PAYLOAD_TYPES = (
     "block_actions",

@@ -20,7 +20,7 @@ from storage import bets as bet_store
 from storage import outbox as outbox_store
 from storage.models import Bet, Outbox
 from tests.conftest import Hypobot
-from tests.faults.conftest import assert_each_row_posted_once, outbox_id_of
+from tests.faults.conftest import assert_each_row_posted_once, outbox_id_of, stored_bet
 from tests.jobs_support import run_job
 
 LIVE = ("C1", "C2", "C4")
@@ -33,19 +33,7 @@ async def _queue_messages(hypobot: Hypobot, channels: tuple[str, ...] = (*LIVE, 
     now = hypobot.clock()
     for channel in channels:
         for n in range(3 if channel != ARCHIVED else 1):
-            bet = await bet_store.create_bet(
-                "T1",
-                bet_store.NewBet(
-                    channel_id=channel,
-                    title=f"Bet {n} in {channel}",
-                    hypothesis=f"We believe change {n} for admins will cut tickets",
-                    signal="tickets drop",
-                    owner_id="U1",
-                    creator_id="U1",
-                ),
-                now=now,
-                timezone="UTC",
-            )
+            bet = await stored_bet(channel, n, now)
             if n == 0:  # a second card row: an update that must wait for the post
                 await bet_store.move_bet(
                     "T1", bet.id, MoveRequest(Move.START), actor_id="U1", source="test", now=now
