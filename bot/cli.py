@@ -58,12 +58,9 @@ async def _serve(settings: Settings) -> None:
     from bot.app import build
     from bot.server import serve
 
-    await db.connect(settings.database_url)
-    try:
+    async with db.connected(settings.database_url):
         app, runtime = build(settings)
         await serve(app, runtime, host=settings.host, port=settings.port)
-    finally:
-        await db.disconnect()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -91,8 +88,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 async def _export(settings: Settings, team: str | None) -> list[dict[str, Any]]:
     from storage import bets as store
 
-    await db.connect(settings.database_url)
-    try:
+    async with db.connected(settings.database_url):
         teams = [team] if team else await store.team_ids()
         exported: list[dict[str, Any]] = []
         for team_id in teams:
@@ -101,8 +97,6 @@ async def _export(settings: Settings, team: str | None) -> list[dict[str, Any]]:
             for bet in await store.all_bets(team_id):
                 exported.append(_bet_record(bet, evidence, events))
         return exported
-    finally:
-        await db.disconnect()
 
 
 def _iso(moment: datetime | None) -> str | None:

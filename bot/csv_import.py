@@ -315,13 +315,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace, database_url: str | None, timezone: str) -> int:
-    await db.connect(database_url)
-    try:
+    async with db.connected(database_url):
         return await import_file(
             args.file, args.team, apply=args.apply, now=datetime.now(UTC), timezone=timezone
         )
-    finally:
-        await db.disconnect()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -59,11 +59,8 @@ async def purge_workspace(team: str, *, yes: bool, stdin: TextIO, out: TextIO, e
 
 
 async def _purge(url: str | None, team: str, *, yes: bool) -> int:
-    await db.connect(url)
-    try:
+    async with db.connected(url):
         return await purge_workspace(team, yes=yes, stdin=sys.stdin, out=sys.stdout, err=sys.stderr)
-    finally:
-        await db.disconnect()
 
 
 def run(args: argparse.Namespace) -> int:

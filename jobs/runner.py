@@ -14,21 +14,17 @@ from storage import outbox as outbox_store
 async def run_job(settings: Settings, name: str, at: datetime) -> dict[str, Any]:
     from bot.app import build
 
-    await db.connect(settings.database_url)
-    try:
+    async with db.connected(settings.database_url):
         _, runtime = build(settings, clock=lambda: at)
         jobs = scheduler.Jobs(runtime.courier, clock=lambda: at, owner=scheduler.replica_id())
         try:
             return {"job": name, "at": at.isoformat(), **await jobs.run(name, at)}
         finally:
             await runtime.close()
-    finally:
-        await db.disconnect()
 
 
 async def status(settings: Settings) -> dict[str, Any]:
-    await db.connect(settings.database_url)
-    try:
+    async with db.connected(settings.database_url):
         failures = await outbox_store.recent_failures()
         return {
             "outbox": await outbox_store.counts_by_status(),
@@ -55,5 +51,3 @@ async def status(settings: Settings) -> dict[str, Any]:
                 for claim in await claims.recent()
             ],
         }
-    finally:
-        await db.disconnect()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,6 +95,16 @@ async def connect(url: str | None, *, upgrade: bool = True) -> None:
 
 async def disconnect() -> None:
     await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def connected(url: str | None, *, upgrade: bool = True) -> AsyncIterator[None]:
+    """The database open for the block (a CLI command's lifetime), closed after it."""
+    await connect(url, upgrade=upgrade)
+    try:
+        yield
+    finally:
+        await disconnect()
 
 
 async def ping() -> bool:
