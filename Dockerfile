@@ -15,6 +15,7 @@ COPY pyproject.toml README.md ./
 COPY bets bets
 COPY bot bot
 COPY jobs jobs
+COPY ops ops
 COPY storage storage
 # No pip inside the virtualenv: the build stage's pip installs into it (--python).
 RUN pip wheel --no-deps --wheel-dir /wheels . \

@@ -29,8 +29,8 @@ import aiohttp
 
 from bench import common, prototypes, seed
 from bot.app import build
-from bot.settings import Settings
 from jobs.scheduler import INTERVALS, Jobs
+from ops.settings import Settings
 from storage import db
 from storage.models import Outbox
 

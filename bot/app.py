@@ -16,7 +16,6 @@ from bot import listeners, oauth
 from bot.blocks import card as card_blocks
 from bot.runtime import Runtime
 from bot.service import Service
-from bot.settings import Settings
 from bot.slack import (
     InstalledWorkspaces,
     SingleWorkspace,
@@ -25,6 +24,7 @@ from bot.slack import (
     web_client,
 )
 from jobs.outbox import Courier
+from ops.settings import Settings
 from storage import bets as bet_store
 from storage.models import Bet
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import logs
-from bot.settings import Settings, SettingsError, load_settings
+from ops import logs
+from ops.settings import Settings, SettingsError, load_settings
 from storage import db
 
 JOB_NAMES = ("nudges", "digests", "outbox")

@@ -47,7 +47,7 @@ from bets.keys import format_key
 from bets.lifecycle import FINAL_STATES, State
 from bot import grammar
 from bot.blocks.text import escape, is_web_url
-from bot.settings import SettingsError, load_settings
+from ops.settings import SettingsError, load_settings
 from storage import db
 from storage import imports as store
 

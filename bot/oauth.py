@@ -19,7 +19,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from bot.settings import Settings
+from ops.settings import Settings
 from storage import installations as store
 from storage.installations import InstalledBot, TokenCipher, UnreadableToken
 

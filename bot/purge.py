@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
-from bot.settings import SettingsError, load_settings
+from ops.settings import SettingsError, load_settings
 from storage import db
 from storage import purge as store
 

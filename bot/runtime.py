@@ -10,9 +10,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.backlog import Backlog
 from bot.service import Service
-from bot.settings import Settings, SettingsError
 from bot.slack import SingleWorkspaceAuthorize, SlackClients
 from jobs.outbox import Courier
+from ops.settings import Settings, SettingsError
 
 log = logging.getLogger("hypobot.runtime")
 

@@ -20,12 +20,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.internals import parse_body
 
-from bot import logs, metrics
 from bot.backlog import Backlog
 from bot.runtime import Runtime
 from jobs.scheduler import Jobs, replica_id
 from jobs.scheduler import start as start_scheduler
+from ops import logs, metrics
 from storage import db
+from storage import outbox as outbox_store
 
 log = logging.getLogger("hypobot.server")
 access_log = logging.getLogger("hypobot.access")
@@ -58,7 +59,7 @@ async def readyz(_: web.Request) -> web.Response:
 async def metrics_page(_: web.Request) -> web.Response:
     """Prometheus text format. No Slack signature and no token: serve it on a private network
     only (the compose file's proxy refuses /metrics from outside)."""
-    await metrics.refresh()
+    await metrics.refresh(outbox_store.counts_by_status)
     return web.Response(body=metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bets.hours import due_digest
+from bets.hours import due_digest, scheduled_at
 from bets.lifecycle import OPEN_STATES, State
 from bets.metrics import flow_report, learned_since
 from bot.blocks.digest import digest_blocks, digest_text
 from jobs.flow import digest_days, digest_time, facts_of, for_each, zone
+from ops import metrics
 from storage import channels as store
 from storage.channels import MetricsBet
 from storage.models import Channel
@@ -61,6 +62,7 @@ async def run(
             report.quiet += 1
             return
         report.posted.append(f"{channel.team_id}/{channel.channel_id}/{day}")
+        metrics.lag("digest", now - scheduled_at(day, digest_time(channel), zone(channel)))
         log.info("digest.queued", extra={"team_id": channel.team_id, "day": str(day)})
         queued(channel.team_id, channel.channel_id)
 

@@ -15,8 +15,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import metrics
 from bot.slack import SlackClients
+from ops import metrics
 from storage import bets as bet_store
 from storage import outbox as store
 from storage.models import Outbox

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.settings import Settings
 from jobs import scheduler
+from ops.settings import Settings
 from storage import claims, db
 from storage import outbox as outbox_store
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import metrics
 from jobs import digests, nudges
 from jobs.outbox import Courier, DeliveryReport
+from ops import metrics
 
 log = logging.getLogger("hypobot.scheduler")
 
@@ -47,7 +47,6 @@ class Jobs:
     async def digests(self, now: datetime) -> dict[str, Any]:
         before = self.courier.background.copy()
         report = await digests.run(now, owner=self.owner, queued=self.courier.send_soon)
-        await metrics.digests_queued(report.posted, now)
         return {**vars(report), "outbox": await self._delivered(now, before)}
 
     async def _delivered(self, now: datetime, before: DeliveryReport) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import metrics
+from ops import metrics
 from storage import db
 from storage.models import Claim
 

@@ -16,7 +16,7 @@ import pytest
 from bot.app import build
 from bot.runtime import Runtime
 from bot.server import web_app
-from bot.settings import Settings
+from ops.settings import Settings
 from storage import db
 from tests.databases import Templates, drop_database, fresh_database
 from tests.fakeslack import FakeSlack, serve_fake_slack, serve_on_loopback

@@ -15,7 +15,7 @@ import pytest
 
 from bot.console import render
 from bot.console.shell import Console, ConsoleClock, ConsoleError
-from bot.settings import Settings
+from ops.settings import Settings
 from storage.models import Bet, Evidence, Workspace
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday, 10:00 UTC

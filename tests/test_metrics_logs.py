@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import logs
 from jobs.scheduler import Jobs
 from jobs.scheduler import start as start_scheduler
+from ops import logs
 from storage import claims
 from storage.models import Claim, Outbox
 from tests.conftest import Hypobot, eventually

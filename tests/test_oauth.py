@@ -19,8 +19,8 @@ from bot import oauth
 from bot.app import build
 from bot.runtime import Runtime
 from bot.server import web_app
-from bot.settings import Settings, SettingsError, load_settings
 from bot.slack import InstalledWorkspaces
+from ops.settings import Settings, SettingsError, load_settings
 from storage import db
 from storage import outbox as outbox_store
 from storage.installations import TokenCipher

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot import logs
 from bot.blocks import ids
 from bot.server import MAX_BODY
+from ops import logs
 from storage.models import Bet
 from tests.conftest import Hypobot
 from tests.flows import ONE_LINER, posted_bet, row_counts, settle
@@ -215,7 +215,7 @@ async def test_health_routes_answer_200(hypobot: Hypobot, path: str) -> None:
 
 @pytest.fixture
 def app_logs() -> Iterator[io.StringIO]:
-    """Logging as `hypobot serve` installs it (bot.logs.configure at DEBUG, with the secrets
+    """Logging as `hypobot serve` installs it (ops.logs.configure at DEBUG, with the secrets
     to scrub), writing to a buffer the test reads; the previous set-up comes back after."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from bot import logs
 from bot.console.shell import Console, ConsoleClock, ConsoleError, parse_moment
-from bot.settings import SettingsError, load_settings
+from ops import logs
+from ops.settings import SettingsError, load_settings
 
 
 class _OneLine(logging.Formatter):

@@ -41,8 +41,8 @@ from bot.console.signing import (
     view_submission_body,
 )
 from bot.runtime import Runtime
-from bot.settings import Settings
 from jobs.scheduler import Jobs
+from ops.settings import Settings
 from storage import bets as bet_store
 from storage import db
 from storage.models import Bet

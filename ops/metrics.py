@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -182,25 +182,6 @@ def lag(job: str, late: timedelta) -> None:
     JOB_LAG.labels(job).observe(max(0.0, late.total_seconds()))
 
 
-async def digests_queued(posted: Iterable[str], now: datetime) -> None:
-    """Record each queued digest's lag behind its scheduled instant ("team/channel/day")."""
-    from datetime import date
-
-    from bets.hours import scheduled_at
-    from jobs.flow import digest_time, zone
-    from storage.models import Channel
-
-    for name in posted:
-        try:  # a figure for the dashboard: never let it break the pass
-            team_id, channel_id, day = name.split("/")
-            channel = await Channel.get_or_none(team_id=team_id, channel_id=channel_id)
-            if channel is not None:
-                due = scheduled_at(date.fromisoformat(day), digest_time(channel), zone(channel))
-                lag("digest", now - due)
-        except Exception as error:
-            log.warning("metrics.digest_lag_failed", extra={"error_type": type(error).__name__})
-
-
 # --- the outbox ------------------------------------------------------------------------------
 
 _RETRY_REASONS = (("uncertain: network", "network"), ("server error", "server_error"))
@@ -228,14 +209,15 @@ def outbox_delivery(result: str, error: str = "", *, queued_for: timedelta | Non
         OUTBOX_SEND_LAG.observe(max(0.0, queued_for.total_seconds()))
 
 
-async def refresh(timeout: float = 2.0) -> None:
-    """Count the outbox by status (one GROUP BY), bounded so a slow database cannot stall
-    a scrape; on failure the gauges keep their last values and database_up drops to 0."""
-    from storage import outbox
-
+async def refresh(
+    counts_by_status: Callable[[], Awaitable[dict[str, int]]], timeout: float = 2.0
+) -> None:
+    """Count the outbox by status (`counts_by_status`, one GROUP BY), bounded so a slow
+    database cannot stall a scrape; on failure the gauges keep their last values and
+    database_up drops to 0."""
     try:
         async with asyncio.timeout(timeout):
-            counts = await outbox.counts_by_status()
+            counts = await counts_by_status()
     except Exception as error:
         DATABASE_UP.set(0)
         log.warning("metrics.refresh_failed", extra={"error_type": type(error).__name__})

@@ -1,0 +1,1 @@
+"""Settings, structured logs and Prometheus metrics: a leaf every package may import."""
