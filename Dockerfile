@@ -14,9 +14,11 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bets bets
 COPY bot bot
+COPY console console
 COPY jobs jobs
 COPY ops ops
 COPY storage storage
+COPY usecases usecases
 # No pip inside the virtualenv: the build stage's pip installs into it (--python).
 RUN pip wheel --no-deps --wheel-dir /wheels . \
  && python -m venv --without-pip /opt/hypobot \

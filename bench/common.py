@@ -211,7 +211,7 @@ def serve_env(*, port: int, database_url: str, api_url: str, scheduler: str) -> 
 
 def hypobot_command() -> list[str]:
     """`hypobot serve`, through this interpreter (the console script may be elsewhere)."""
-    return [sys.executable, "-m", "bot.cli", "serve"]
+    return [sys.executable, "-m", "console.cli", "serve"]
 
 
 def children(pid: int) -> list[int]:

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import listeners, oauth
 from bot.blocks import card as card_blocks
+from bot.courier import Courier
 from bot.runtime import Runtime
 from bot.service import Service
 from bot.slack import (
@@ -23,7 +24,6 @@ from bot.slack import (
     SlackClients,
     web_client,
 )
-from jobs.outbox import Courier
 from ops.settings import Settings
 from storage import bets as bet_store
 from storage.models import Bet

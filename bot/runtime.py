@@ -9,9 +9,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.backlog import Backlog
+from bot.courier import Courier
 from bot.service import Service
 from bot.slack import SingleWorkspaceAuthorize, SlackClients
-from jobs.outbox import Courier
 from ops.settings import Settings, SettingsError
 
 log = logging.getLogger("hypobot.runtime")

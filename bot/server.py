@@ -22,8 +22,6 @@ from slack_bolt.request.internals import parse_body
 
 from bot.backlog import Backlog
 from bot.runtime import Runtime
-from jobs.scheduler import Jobs, replica_id
-from jobs.scheduler import start as start_scheduler
 from ops import logs, metrics
 from storage import db
 from storage import outbox as outbox_store
@@ -217,10 +215,18 @@ def _freeze_start_up_objects() -> None:
 
 
 async def serve(
-    app: AsyncApp, runtime: Runtime, *, host: str, port: int, ready: asyncio.Event | None = None
+    app: AsyncApp,
+    runtime: Runtime,
+    *,
+    host: str,
+    port: int,
+    ready: asyncio.Event | None = None,
+    start_jobs: Callable[[], AsyncIOScheduler] | None = None,
+    replica: str = "",
 ) -> None:
     """Serve HTTP (and Socket Mode when an app token is set) until SIGTERM or SIGINT, then
-    shut down gracefully (see `shut_down`)."""
+    shut down gracefully (see `shut_down`). `start_jobs` starts the scheduler (the caller
+    decides whether this process runs it); the scheduler is paused and stopped first."""
     settings = runtime.settings
     await runtime.warm_up()
     _freeze_start_up_objects()
@@ -242,11 +248,7 @@ async def serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, _on_signal, signum, received, stop)
-    owner = replica_id()
-    scheduler = None
-    if settings.hypobot_scheduler == "on":
-        jobs = Jobs(runtime.courier, clock=runtime.service.clock, owner=owner)
-        scheduler = start_scheduler(jobs)
+    scheduler = start_jobs() if start_jobs is not None else None
     log.info(
         "server.started",
         extra={
@@ -254,7 +256,7 @@ async def serve(
             "port": port,
             "socket_mode": socket_mode is not None,
             "scheduler": scheduler is not None,
-            "replica": owner,
+            "replica": replica,
         },
     )
     if ready is not None:

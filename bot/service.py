@@ -22,7 +22,7 @@ from bot import grammar
 from bot.blocks import card as card_blocks
 from bot.blocks import lists, replies
 from bot.blocks.text import escape
-from jobs.reports import ChartWorker, build_report
+from bot.reports import ChartWorker, build_report
 from storage import bets as store
 from storage import channels as channel_store
 from storage import outbox as outbox_store

@@ -13,15 +13,14 @@ from bets.hours import due_digest, scheduled_at
 from bets.lifecycle import OPEN_STATES, State
 from bets.metrics import flow_report, learned_since
 from bot.blocks.digest import digest_blocks, digest_text
-from jobs.flow import digest_days, digest_time, facts_of, for_each, zone
 from ops import metrics
 from storage import channels as store
 from storage.channels import MetricsBet
 from storage.models import Channel
+from usecases.flow import DIGEST_WINDOW, digest_days, digest_time, facts_of, for_each, zone
 
 log = logging.getLogger("hypobot.digests")
 
-WINDOW = timedelta(days=30)
 WEEK = timedelta(days=7)
 
 
@@ -78,7 +77,7 @@ async def digest_payload(channel: Channel, now: datetime) -> dict[str, Any] | No
     bets = await store.bets_for_metrics(channel.team_id, channel.channel_id, now=now)
     facts = [facts_of(bet) for bet in bets]
     default_sle = timedelta(seconds=channel.sle_default_s)
-    report = flow_report(facts, now=now, window=WINDOW, default_sle=default_sle)
+    report = flow_report(facts, now=now, window=DIGEST_WINDOW, default_sle=default_sle)
     learned = learned_since(facts, channel.last_digest_at, now)
     no_signal = [bet.number for bet in bets if _open(bet) and not bet.signal.strip()]
     # Mondays' digest carries the week's figures too.

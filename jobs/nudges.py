@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from bets.durations import format_duration
 from bets.hours import nudge_due_at, nudge_send_at
 from bot.blocks.nudge import escalation_blocks, nudge_blocks, nudge_text
-from jobs.flow import channel_sle, for_each, working_hours
 from storage import channels as channel_store
 from storage import nudges as store
 from storage.models import Bet, Channel
 from storage.nudges import Planned
+from usecases.flow import channel_sle, for_each, working_hours
 
 log = logging.getLogger("hypobot.nudges")
 

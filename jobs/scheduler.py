@@ -14,8 +14,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.courier import Courier, DeliveryReport
 from jobs import digests, nudges
-from jobs.outbox import Courier, DeliveryReport
 from ops import metrics
 
 log = logging.getLogger("hypobot.scheduler")

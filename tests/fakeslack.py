@@ -1,8 +1,8 @@
-"""The fake Slack Web API lives in the package (bot/console/fakeslack.py), where `hypobot console`
+"""The fake Slack Web API lives in the package (console/fakeslack.py), where `hypobot console`
 uses it too; tests import it from here."""
 
-from bot.console.fakeslack import *  # noqa: F403
-from bot.console.fakeslack import (  # noqa: F401
+from console.fakeslack import *  # noqa: F403
+from console.fakeslack import (  # noqa: F401
     PERMALINK_ROOT,
     Call,
     FakeSlack,

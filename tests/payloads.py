@@ -7,9 +7,9 @@ import json
 import time
 from typing import Any
 
-from bot.console.signing import _interactive_body as _form
-from bot.console.signing import _team as _named_team
-from bot.console.signing import _user as _named_user
+from console.signing import _interactive_body as _form
+from console.signing import _team as _named_team
+from console.signing import _user as _named_user
 from tests.signing import API_APP_ID, FORM, VERIFICATION_TOKEN, Json, sign
 
 

@@ -1,4 +1,4 @@
-"""Signed Slack requests for tests: the body builders live in the package (bot/console/signing.py,
+"""Signed Slack requests for tests: the body builders live in the package (console/signing.py,
 where `hypobot console` uses them too); SlackClient posts them to a served app."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.console.signing import *  # noqa: F403
-from bot.console.signing import (  # noqa: F401  (the names tests import from here)
+from console.signing import *  # noqa: F403
+from console.signing import (  # noqa: F401  (the names tests import from here)
     BOT_ID,
     BOT_USER_ID,
     FORM,

@@ -17,8 +17,8 @@ from PIL import Image
 
 from bets.lifecycle import State
 from bets.metrics import Ageing, Awaiting, BetFacts, FeedbackPoint, flow_report
-from jobs.charts import ttf_chart
-from jobs.reports import ChartFailed, ChartWorker
+from bot.charts import ttf_chart
+from bot.reports import ChartFailed, ChartWorker
 
 NOW = datetime(2026, 4, 30, 12, 0, tzinfo=UTC)
 TZ = ZoneInfo("Europe/Berlin")

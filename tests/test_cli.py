@@ -25,7 +25,7 @@ def hypobot_cli(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "console.cli", *args],
         env={**CLEAN_ENV, **(env or {})},
         cwd=cwd,
         capture_output=True,
@@ -75,7 +75,7 @@ async def _serve(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "console.cli",
         "serve",
         env=env,
         cwd=cwd,

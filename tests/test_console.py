@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import render
-from bot.console.shell import Console, ConsoleClock, ConsoleError
+from console import render
+from console.shell import Console, ConsoleClock, ConsoleError
 from ops.settings import Settings
 from storage.models import Bet, Evidence, Workspace
 
@@ -282,7 +282,7 @@ def _run(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedPro
         "PYTHONIOENCODING": "utf-8",
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--now", "2026-11-02T10:00Z", *args],
+        [sys.executable, "-m", "console.cli", "console", "--now", "2026-11-02T10:00Z", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from bets.metrics import flow_report
-from bot.csv_import import check_file, import_file
-from jobs.flow import facts_of
+from console.csv_import import check_file, import_file
 from storage import bets as bet_store
 from storage.models import Bet, Channel, Event, Outbox
+from usecases.flow import facts_of
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 HEADER = (
@@ -202,7 +202,7 @@ async def test_the_cli_imports_into_the_configured_database(database: str, tmp_p
     env = {**CLEAN_ENV, "DATABASE_URL": database}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "bot.cli", "import", str(path), "--team", "T1", *args]
+        command = [sys.executable, "-m", "console.cli", "import", str(path), "--team", "T1", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
     dry = cli()

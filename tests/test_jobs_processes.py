@@ -32,7 +32,7 @@ async def _start(hypobot: Hypobot, *args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "console.cli",
         "jobs",
         "run",
         *args,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography.fernet import Fernet
 from tortoise import Tortoise
 
-from bot.purge import REFUSED, purge_workspace
+from console.purge import REFUSED, purge_workspace
 from storage import bets, claims
 from storage import installations as installation_store
 from storage import purge as store
@@ -112,7 +112,7 @@ async def test_purge_of_a_workspace_with_no_rows_says_which_exist(database: str)
 
 def hypobot_purge(database: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "purge", *args],
+        [sys.executable, "-m", "console.cli", "purge", *args],
         env={**CLEAN_ENV, "DATABASE_URL": database},
         stdin=subprocess.DEVNULL,
         capture_output=True,

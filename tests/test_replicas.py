@@ -124,7 +124,7 @@ async def launch(
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bot.cli",
+                "console.cli",
                 "serve",
                 env=_env(database, fake_slack, port),
                 cwd=tmp_path,

@@ -105,12 +105,12 @@ def process_env(hypobot: Hypobot, **extra: str) -> dict[str, str]:
     }
 
 
-# `hypobot <args>` exactly as the console script runs it (bot.cli:main), except that it
+# `hypobot <args>` exactly as the console script runs it (console.cli:main), except that it
 # imports first and waits for a line on stdin: a test spawns it early, so the seconds of
 # importing overlap with the test's own set-up, and then starts it at the moment it needs.
 _LAUNCH = (
-    "import sys, bot.app, bot.cli, bot.server, jobs.runner; "
-    "sys.stdin.readline(); sys.exit(bot.cli.main(sys.argv[1:]))"
+    "import sys, bot.app, console.cli, bot.server, jobs.runner; "
+    "sys.stdin.readline(); sys.exit(console.cli.main(sys.argv[1:]))"
 )
 
 

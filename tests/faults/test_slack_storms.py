@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bets.lifecycle import Move, MoveRequest
-from jobs.outbox import MAX_ATTEMPTS
+from bot.courier import MAX_ATTEMPTS
 from storage import bets as bet_store
 from storage import outbox as outbox_store
 from storage.models import Bet, Outbox

@@ -12,10 +12,9 @@ from bets.metrics import flow_report
 from bot.blocks import home
 from bot.listeners.safety import failure_text
 from bot.runtime import Runtime
-from jobs.digests import WINDOW
-from jobs.flow import facts_of
 from storage import bets as store
 from storage import channels as channel_store
+from usecases.flow import DIGEST_WINDOW, facts_of
 
 # The tab shows what fits in Slack's 100 blocks (about 45 bets) and counts the rest.
 MAX_BETS = 200
@@ -33,7 +32,7 @@ async def channel_flows(team_id: str, user_id: str, now: datetime) -> list[home.
         report = flow_report(
             [facts_of(bet) for bet in bets],
             now=now,
-            window=WINDOW,
+            window=DIGEST_WINDOW,
             default_sle=timedelta(seconds=channel.sle_default_s),
             previous_window=False,
         )

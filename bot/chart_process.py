@@ -1,8 +1,8 @@
 """The chart process: draws report charts for `hypobot serve`, one request at a time, read
-from stdin and answered on stdout (jobs.reports.ChartWorker starts and stops it).
+from stdin and answered on stdout (bot.reports.ChartWorker starts and stops it).
 
 A request and its answer are each a 4-byte big-endian length and a pickle: the request is
-(args, kwargs) for jobs.charts.ttf_chart, the answer ("ok", png) or ("error", text). Only
+(args, kwargs) for bot.charts.ttf_chart, the answer ("ok", png) or ("error", text). Only
 the server that started the process writes to it, so unpickling its requests is safe.
 """
 
@@ -25,7 +25,7 @@ def main() -> None:
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes to stderr, never into the answers
-    from jobs.charts import ttf_chart  # matplotlib: loaded here, never in the server
+    from bot.charts import ttf_chart  # matplotlib: loaded here, never in the server
 
     while (request := _frame(requests)) is not None:
         args, kwargs = pickle.loads(request)

@@ -16,6 +16,8 @@ from storage.channels import MetricsBet
 from storage.models import Bet, Channel
 
 _T = TypeVar("_T")
+# The digest's window, also the App Home's: the last 30 days.
+DIGEST_WINDOW = timedelta(days=30)
 CHANNELS_AT_ONCE = 4  # channels a pass works on at a time (PostgreSQL; the pool holds 10)
 
 

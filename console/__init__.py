@@ -1,6 +1,6 @@
 """`hypobot console`: try Hypobot without Slack. Typed lines become the requests Slack would
 send, the real app answers them, and a fake Slack Web API in the same process shows the result
-as text. Registered in bot/cli.py's EXTRA_COMMANDS."""
+as text. Registered in console/cli.py's EXTRA_COMMANDS."""
 
 from __future__ import annotations
 
@@ -33,6 +33,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.console.repl import main
+    from console.repl import main
 
     return main(script=args.script, now=args.now, debug=args.debug)

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.console.fakeslack import FakeSlack
+from console.fakeslack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
 API_APP_ID = "A1"

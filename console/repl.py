@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from bot.console.shell import Console, ConsoleClock, ConsoleError, parse_moment
+from console.shell import Console, ConsoleClock, ConsoleError, parse_moment
 from ops import logs
 from ops.settings import SettingsError, load_settings
 

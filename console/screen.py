@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.console import render
-from bot.console.fakeslack import Call, FakeSlack
+from console import render
+from console.fakeslack import Call, FakeSlack
 
 # Methods whose refusal a person would notice in Slack (a message that never appeared).
 _VISIBLE = frozenset(

@@ -27,10 +27,11 @@ from bets.durations import parse_duration
 from bets.keys import format_key, parse_key
 from bot.app import build, render_card
 from bot.blocks.text import escape
-from bot.console import forms, render
-from bot.console.fakeslack import FakeSlack, serve_fake_slack
-from bot.console.screen import Pressable, Screen
-from bot.console.signing import (
+from bot.runtime import Runtime
+from console import forms, render
+from console.fakeslack import FakeSlack, serve_fake_slack
+from console.screen import Pressable, Screen
+from console.signing import (
     FORM,
     JSON,
     block_action_body,
@@ -40,7 +41,6 @@ from bot.console.signing import (
     slash_command_body,
     view_submission_body,
 )
-from bot.runtime import Runtime
 from jobs.scheduler import Jobs
 from ops.settings import Settings
 from storage import bets as bet_store

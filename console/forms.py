@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.console.render import plain
+from console.render import plain
 
 Json = dict[str, Any]
 

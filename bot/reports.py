@@ -12,9 +12,9 @@ from typing import Any
 
 from bets.metrics import flow_report, forecast_feedback, recent_ttfs
 from bot.blocks.report import report_blocks, report_text, window_words
-from jobs.flow import facts_of, zone
 from storage import channels as store
 from storage.models import Channel
+from usecases.flow import facts_of, zone
 
 log = logging.getLogger("hypobot.reports")
 
@@ -30,7 +30,7 @@ class Report:
 
 
 class ChartWorker:
-    """Draws report charts in a process of its own (jobs/chart_process.py).
+    """Draws report charts in a process of its own (bot/chart_process.py).
 
     matplotlib (with numpy and its fonts) costs about 80 MB resident once it has drawn, and
     a chart about 0.2 s of CPU. In a child process neither stays in `hypobot serve`: the
@@ -68,7 +68,7 @@ class ChartWorker:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "jobs.chart_process",
+                "bot.chart_process",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )

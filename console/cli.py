@@ -57,10 +57,26 @@ def _at(text: str | None) -> datetime:
 async def _serve(settings: Settings) -> None:
     from bot.app import build
     from bot.server import serve
+    from jobs.scheduler import Jobs, replica_id
+    from jobs.scheduler import start as start_scheduler
 
     async with db.connected(settings.database_url):
         app, runtime = build(settings)
-        await serve(app, runtime, host=settings.host, port=settings.port)
+        owner = replica_id()
+
+        def start_jobs() -> Any:
+            jobs = Jobs(runtime.courier, clock=runtime.service.clock, owner=owner)
+            return start_scheduler(jobs)
+
+        on = settings.hypobot_scheduler == "on"
+        await serve(
+            app,
+            runtime,
+            host=settings.host,
+            port=settings.port,
+            start_jobs=start_jobs if on else None,
+            replica=owner,
+        )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -239,7 +255,7 @@ HANDLERS = {
 
 # Modules that add a subcommand: each has `add_parser(subparsers)` that registers it and
 # `run(args) -> int` that carries it out.
-EXTRA_COMMANDS: tuple[str, ...] = ("bot.purge", "bot.csv_import", "bot.console")
+EXTRA_COMMANDS: tuple[str, ...] = ("console.purge", "console.csv_import", "console")
 
 
 def _extras() -> dict[str, Any]:
