@@ -28,6 +28,8 @@ from bets.lifecycle import OPEN_STATES, State
 SLE_PERCENTILE = 0.85
 SLE_LOOKBACK = timedelta(days=90)
 SLE_MIN_SAMPLES = 5
+# The longest report window (T10): every sample in it counts, with no hidden horizon.
+MAX_WINDOW = timedelta(days=3 * 365)
 DEFAULT_SLE = timedelta(days=14)
 # Medians within ±10 % of the previous window's count as "same".
 TREND_TOLERANCE = 0.1
@@ -50,6 +52,9 @@ class BetFacts:
     first_feedback_at: datetime | None  # first decisive evidence (supports or refutes)
     has_signal: bool = True
     escalated: bool = False
+    # first decisive evidence at any time, before shipping too (T9: learning, not feedback)
+    first_decisive_at: datetime | None = None
+    learned: bool = False  # a kill that recorded what was learned
 
 
 # --------------------------------------------------------------------------- percentiles
@@ -136,8 +141,17 @@ def lead_time_to_learning(bet: BetFacts) -> timedelta | None:
 
 
 def killed_before_learning(bet: BetFacts) -> bool:
-    """Killed without any decisive evidence."""
-    return bet.state is State.KILLED and bet.first_feedback_at is None
+    """Killed with no decisive evidence at any time (T9).
+
+    Evidence from before shipping (a prototype test) is learning too, so a kill after it
+    is not counted; `first_decisive_at` carries that, `first_feedback_at` only the
+    evidence after shipping.
+    """
+    return (
+        bet.state is State.KILLED
+        and bet.first_feedback_at is None
+        and bet.first_decisive_at is None
+    )
 
 
 def _feedback_points(
@@ -229,6 +243,34 @@ def forecast_feedback(
     return None if quantile is None else shipped_at + quantile
 
 
+@dataclass(frozen=True)
+class Forecast:
+    """A forecast that carries its evidence: an 85% chance of feedback by `by`, from the
+    last `sample` TTFs."""
+
+    by: datetime
+    sample: int  # how many past TTFs the forecast rests on (shown with it, T8)
+
+
+def forecast(
+    shipped_at: datetime,
+    ttfs: Sequence[timedelta],
+    *,
+    now: datetime,
+    confidence: float = SLE_PERCENTILE,
+    min_samples: int = SLE_MIN_SAMPLES,
+) -> Forecast | None:
+    """`forecast_feedback` made honest (T8): withheld under `min_samples` past TTFs, since a
+    date from two or three samples looks precise and means nothing; otherwise the date
+    with the sample size it rests on. None also when the history says nothing about a bet
+    that has already waited longer than every past TTF.
+    """
+    if len(ttfs) < min_samples:
+        return None
+    by = forecast_feedback(shipped_at, ttfs, now=now, confidence=confidence)
+    return None if by is None else Forecast(by=by, sample=len(ttfs))
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -259,7 +301,8 @@ class Awaiting:
     age: timedelta
     status: Ageing
     escalated: bool = False  # escalated after unanswered nudges (from BetFacts)
-    expected_by: datetime | None = None  # forecast_feedback at the SLE percentile
+    expected_by: datetime | None = None  # `forecast` at the SLE percentile (T8)
+    forecast_sample: int = 0  # past TTFs behind `expected_by`; 0 when there is none
 
     @property
     def leads(self) -> bool:
@@ -280,8 +323,10 @@ class FlowReport:
     # SLE over the last 90 days (whatever the window); p50 of that sample for ageing
     sle: Sle
     sle_p50: timedelta | None  # None when the SLE is the default
-    sle_attainment: float | None  # fraction of window samples ≤ SLE; None without samples
-    sle_met: bool | None  # attainment ≥ 85 %; None without samples
+    # fraction of window samples ≤ SLE, awaiting bets past the SLE counting as misses (T8);
+    # None when there are neither samples nor such bets
+    sle_attainment: float | None
+    sle_met: bool | None  # attainment ≥ 85 %; None likewise
     # outcomes closed in the window
     validated: int
     invalidated: int
@@ -299,6 +344,8 @@ class FlowReport:
     # the window before, for the digest's trend
     previous_ttf_median: timedelta | None
     trend: Trend | None
+    # bets awaiting feedback now and already past the SLE: misses in `sle_attainment` (T8)
+    sle_misses_awaiting: int
 
     @property
     def ttf_count(self) -> int:
@@ -325,9 +372,15 @@ def flow_report(
     default_sle: timedelta = DEFAULT_SLE,
     previous_window: bool = True,
 ) -> FlowReport:
-    """The flow figures over the window [now − window, now], plus the state of things now."""
+    """The flow figures over the window [now − window, now], plus the state of things now.
+
+    Every sample in the window counts, up to `MAX_WINDOW` (T10); longer is refused rather
+    than silently cut.
+    """
     if window <= timedelta(0):
         raise ValueError("the report window must be positive")
+    if window > MAX_WINDOW:
+        raise ValueError("the report window must be at most three years")
     start = now - window
 
     feedback = tuple(_feedback_points(bets, start, now))
@@ -336,10 +389,16 @@ def flow_report(
     recent = recent_ttfs(bets, now)
     level = sle(recent, default_sle)
     p50 = median(recent) if level.from_sample else None
-    if ttfs:
+    # T8: a bet still waiting past the SLE has already missed it; leaving it out would make
+    # the slowest bets improve the figure.
+    misses_awaiting = sum(
+        1 for bet in bets if (age := awaiting_age(bet, now)) is not None and age > level.value
+    )
+    counted = len(ttfs) + misses_awaiting
+    if counted:
         within = sum(1 for ttf in ttfs if ttf <= level.value)
-        attainment: float | None = within / len(ttfs)
-        met: bool | None = Fraction(within, len(ttfs)) >= Fraction(str(SLE_PERCENTILE))
+        attainment: float | None = within / counted
+        met: bool | None = Fraction(within, counted) >= Fraction(str(SLE_PERCENTILE))
     else:
         attainment = met = None
 
@@ -365,10 +424,12 @@ def flow_report(
                 age=age,
                 status=ageing_status(age, p50, level.value),
                 escalated=bet.escalated,
-                expected_by=forecast_feedback(bet.shipped_at, recent, now=now),
+                expected_by=None if outlook is None else outlook.by,
+                forecast_sample=0 if outlook is None else outlook.sample,
             )
             for bet in bets
             if (age := awaiting_age(bet, now)) is not None and bet.shipped_at is not None
+            for outlook in (forecast(bet.shipped_at, recent, now=now),)
         ),
         key=lambda item: (not item.leads, -item.age, item.number),
     )
@@ -409,6 +470,7 @@ def flow_report(
         without_signal=without_signal,
         previous_ttf_median=previous_median,
         trend=trend(ttf_median, previous_median) if previous_window else None,
+        sle_misses_awaiting=misses_awaiting,
     )
 
 
@@ -423,6 +485,7 @@ class Learning:
     outcome: State  # validated, invalidated or killed
     closed_at: datetime
     killed_before_learning: bool = False
+    learned: bool = False  # a kill that recorded what was learned (never "before learning")
 
 
 @dataclass(frozen=True)
@@ -445,7 +508,7 @@ def learned_since(bets: Iterable[BetFacts], since: datetime | None, now: datetim
     `since=None` means from the beginning."""
     closed = sorted(
         (
-            Learning(bet.number, bet.state, bet.closed_at, killed_before_learning(bet))
+            Learning(bet.number, bet.state, bet.closed_at, killed_before_learning(bet), bet.learned)
             for bet in bets
             if bet.state.is_final
             and bet.closed_at is not None

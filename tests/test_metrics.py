@@ -299,9 +299,10 @@ def test_report_sle_uses_the_last_90_days_whatever_the_window() -> None:
     assert r.sle.n == 7
     assert r.sle_p50 == days(6)
     assert recent_ttfs(BETS, NOW) == [days(n) for n in (10, 12, 2, 4, 10, 6, 1)]
-    # all five window samples are within 10 days
-    assert r.sle_attainment == 1.0
-    assert r.sle_met is True
+    # all five window samples are within 10 days, but #16 has waited 12 days: a miss (T8)
+    assert r.sle_misses_awaiting == 1
+    assert r.sle_attainment == pytest.approx(5 / 6)
+    assert r.sle_met is False
 
 
 def test_report_counts_outcomes_closed_in_the_window() -> None:

@@ -1,0 +1,203 @@
+"""When Hypobot speaks about a shipped bet (T1–T4): expected dates, nudges and escalation.
+
+Pure rules over one bet's facts and its channel's rules; the clock is passed in as `now`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bets.hours import WEEKDAYS, WorkingHours
+
+ESCALATE_AFTER_NUDGES = 3
+
+# Stands for "the default working hours in the channel's own zone"; replaced on creation.
+_ZONE_HOURS = WorkingHours(tz=ZoneInfo("UTC"))
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"expected a timezone-aware datetime, got {moment!r}")
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    """A channel's rules as one typed value, so every decision reads the same settings.
+
+    `hours` defaults to 09:00–18:00 Monday–Friday in `tz`; working hours given explicitly
+    must be in `tz` too, because one zone serves the channel's digest and hours alike.
+    """
+
+    tz: ZoneInfo
+    hours: WorkingHours = _ZONE_HOURS
+    digest_enabled: bool = True
+    digest_at: time = time(9, 30)
+    digest_days: frozenset[int] = WEEKDAYS
+    nudge_after: timedelta = timedelta(days=3)
+    nudge_repeat: timedelta = timedelta(days=2)
+    sle_default: timedelta = timedelta(days=14)
+    grace: timedelta = timedelta(hours=3)
+    wip_limit: int | None = None
+    lead_id: str | None = None
+    nudges_per_day: int = 5
+
+    def __post_init__(self) -> None:
+        if self.hours is _ZONE_HOURS:
+            object.__setattr__(self, "hours", WorkingHours(tz=self.tz))
+        elif self.hours.tz.key != self.tz.key:
+            raise ValueError("working hours must be in the channel's zone")
+        if self.nudge_after <= timedelta(0) or self.nudge_repeat <= timedelta(0):
+            raise ValueError("nudge delays must be positive")
+        if self.nudges_per_day < 0:
+            raise ValueError("nudges per day cannot be negative")
+
+    @classmethod
+    def defaults(cls, tz: ZoneInfo) -> ChannelRules:
+        """A new channel's rules in zone `tz`: everything else at its default."""
+        return cls(tz=tz)
+
+
+# --------------------------------------------------------------------------- T1, T2
+
+
+def expected_at(
+    *,
+    shipped_at: datetime | None,
+    expect_within: timedelta | None,
+    expected_on: datetime | None,
+) -> datetime | None:
+    """When the bet's signal should show (T1).
+
+    An explicit date is absolute and wins. "Within N" counts from shipping, so before
+    shipping there is no date yet (the card says "N days after shipping").
+    """
+    if expected_on is not None:
+        return expected_on
+    if expect_within is None or shipped_at is None:
+        return None
+    return shipped_at + expect_within
+
+
+def first_nudge_due(
+    *, shipped_at: datetime, expected: datetime | None, nudge_after: timedelta
+) -> datetime:
+    """The first nudge is due on the expected date when there is one, else `nudge_after`
+    after shipping (T1): asking before the team said the signal could show is nagging."""
+    if expected is not None:
+        return expected
+    return shipped_at + nudge_after
+
+
+def next_nudge_due(
+    *,
+    shipped_at: datetime,
+    expected: datetime | None,
+    nudge_after: timedelta,
+    nudge_count: int,
+    last_nudged_at: datetime | None,
+    repeat: timedelta,
+) -> datetime:
+    """When the next nudge is due, before working hours, snoozes and absences (T1, T2).
+
+    Before any nudge: `first_nudge_due`. Once nudging began: `repeat` after the last
+    nudge, but never before `expected`: an `expect` typed after the first nudge moves the
+    next one, since the owner just said when the signal can show.
+    """
+    if nudge_count <= 0 or last_nudged_at is None:
+        return first_nudge_due(shipped_at=shipped_at, expected=expected, nudge_after=nudge_after)
+    due = last_nudged_at + repeat
+    if expected is not None and expected > due:
+        return expected
+    return due
+
+
+# --------------------------------------------------------------------------- T3, T4
+
+
+@dataclass(frozen=True)
+class ChaseFacts:
+    """What chasing needs of one shipped bet; `expected` already resolved by `expected_at`."""
+
+    shipped_at: datetime
+    expected: datetime | None = None
+    nudge_count: int = 0
+    unanswered_nudges: int = 0
+    last_nudged_at: datetime | None = None
+    escalated: bool = False
+    snoozed_until: datetime | None = None
+    owner_away_until: datetime | None = None
+
+
+class EscalationReason(StrEnum):
+    UNANSWERED = "unanswered"
+    PAST_SLE = "past_sle"
+
+
+@dataclass(frozen=True)
+class Chase:
+    """What to do about one shipped bet at `now`."""
+
+    nudge_due: datetime
+    nudge_now: bool
+    waiting: bool  # a nudge is due but held back by working hours, a snooze or an absence
+    escalate: EscalationReason | None
+    unanswered: int  # unanswered nudges, counting one sent now
+    owner_away_until: datetime | None = None  # set when escalating while the owner is away
+
+
+def _active(until: datetime | None, now: datetime) -> bool:
+    return until is not None and until > now
+
+
+def chase(facts: ChaseFacts, rules: ChannelRules, *, sle: timedelta, now: datetime) -> Chase:
+    """Whether to nudge the owner and whether to escalate to the lead, at `now`.
+
+    A nudge goes out when due, inside working hours, with no snooze and the owner not away
+    (T2, T4). Escalation (T3) mentions the lead once per bet and only after at least one
+    nudge (one sent now counts), never before the expected date, never while snoozed and
+    only inside working hours; then the third unanswered nudge or an age past the SLE
+    escalates. An away owner can't answer, so unanswered nudges don't escalate while they
+    are away, but a bet past the SLE still does, saying until when the owner is away (T4).
+    """
+    _require_aware(now)
+    due = next_nudge_due(
+        shipped_at=facts.shipped_at,
+        expected=facts.expected,
+        nudge_after=rules.nudge_after,
+        nudge_count=facts.nudge_count,
+        last_nudged_at=facts.last_nudged_at,
+        repeat=rules.nudge_repeat,
+    )
+    in_hours = rules.hours.contains(now)
+    snoozed = _active(facts.snoozed_until, now)
+    away = _active(facts.owner_away_until, now)
+    is_due = due <= now
+    nudge_now = is_due and in_hours and not snoozed and not away
+    sent = 1 if nudge_now else 0
+    nudges = facts.nudge_count + sent
+    unanswered = facts.unanswered_nudges + sent
+
+    reason: EscalationReason | None = None
+    may_escalate = (
+        not facts.escalated
+        and nudges >= 1
+        and in_hours
+        and not snoozed
+        and (facts.expected is None or now >= facts.expected)
+    )
+    if may_escalate:
+        if unanswered >= ESCALATE_AFTER_NUDGES and not away:
+            reason = EscalationReason.UNANSWERED
+        elif now - facts.shipped_at > sle:
+            reason = EscalationReason.PAST_SLE
+    return Chase(
+        nudge_due=due.astimezone(UTC),
+        nudge_now=nudge_now,
+        waiting=is_due and not nudge_now,
+        escalate=reason,
+        unanswered=unanswered,
+        owner_away_until=facts.owner_away_until if reason is not None and away else None,
+    )
