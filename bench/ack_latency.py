@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import common, prototypes
-from tests.databases import _admin, drop_database
-from tests.fakeslack import FakeSlack, serve_fake_slack
+from console.fakeslack import FakeSlack, serve_fake_slack
+from console.scratch import admin, drop_database
 
 TARGET_RATIO = 1.25
 CHANNELS = [f"C{n:03d}" for n in range(1, 21)]
@@ -59,7 +59,7 @@ async def database(kind: str, prototype: list[str]) -> AsyncIterator[str]:
                 yield url
                 return
             name = url.rsplit("/", 1)[1] + "_proto"
-            await _admin(f'CREATE DATABASE "{name}"')
+            await admin(f'CREATE DATABASE "{name}"')
             try:
                 yield url
             finally:

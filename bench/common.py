@@ -24,8 +24,8 @@ from typing import Any
 
 import aiohttp
 
+from console.scratch import PG_ADMIN_URL, admin, drop_database, with_database
 from storage import db
-from tests.databases import PG_ADMIN_URL, _admin, _with_database, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -104,8 +104,8 @@ def write_json(name: str, data: dict[str, Any]) -> Path:
 async def postgres_database(purpose: str) -> AsyncIterator[str]:
     """An empty PostgreSQL database on the test server, dropped afterwards; yields its URL."""
     name = f"hypobot_bench_{purpose}_{uuid.uuid4().hex[:8]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = _with_database(PG_ADMIN_URL, name)
+    await admin(f'CREATE DATABASE "{name}"')
+    url = with_database(PG_ADMIN_URL, name)
     try:
         yield url
     finally:

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakeslack import FakeSlack, serve_on_loopback
+from console.fakeslack import FakeSlack, serve_on_loopback
 
 
 def report(fake: FakeSlack) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from bench.common import SIGNING_SECRET
-from tests.signing import FORM, sign, slash_command_body
+from console.signing import FORM, sign, slash_command_body
 
 
 async def one(session: aiohttp.ClientSession, url: str, body: str) -> tuple[float, str | None]:

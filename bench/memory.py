@@ -24,9 +24,9 @@ import aiohttp
 import asyncpg
 
 from bench import common, seed
+from console.fakeslack import FakeSlack, serve_fake_slack
+from console.signing import SlackClient
 from storage import db
-from tests.fakeslack import FakeSlack, serve_fake_slack
-from tests.signing import SlackClient
 
 TARGET_MB = 120.0
 CONCURRENCY = 10

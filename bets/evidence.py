@@ -5,6 +5,8 @@ Pure rules: the clock and the bet's history are passed in, nothing is read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -83,3 +85,34 @@ def verdict_of_move(move: Move) -> Verdict | None:
     if move is Move.INVALIDATE:
         return Verdict.REFUTES
     return None
+
+
+def feedback_moments(
+    evidence: Iterable[tuple[Verdict, datetime]], shipped_at: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """(first feedback, first decisive at any time) over a bet's evidence as it stands
+    now, as (verdict, posted at) pairs: recomputed whole, so a verdict changed back to
+    "just a note" stops counting too."""
+    feedback: datetime | None = None
+    decisive: datetime | None = None
+    for verdict, posted_at in evidence:
+        feedback = feedback_after(feedback, verdict, posted_at, shipped_at)
+        decisive = decisive_after(decisive, verdict, posted_at)
+    return feedback, decisive
+
+
+@dataclass(frozen=True)
+class EvidenceFacts:
+    """A piece of evidence as a plain value."""
+
+    id: int
+    bet_id: int
+    verdict: Verdict
+    text: str
+    link: str | None
+    source: str  # command | button | modal | thread | shortcut | api
+    author_id: str
+    at: datetime  # when it was posted (T5), not when it was labelled
+    channel_id: str | None = None
+    message_ts: str | None = None
+    permalink: str | None = None

@@ -87,22 +87,20 @@ class Change:
     data: dict[str, str] = field(default_factory=dict)
 
 
+class RefusalReason(StrEnum):
+    ILLEGAL = "illegal"  # the move is not legal from the state
+    NEEDS_EVIDENCE = "needs_evidence"  # validate / invalidate without any evidence
+    NEEDS_REASON = "needs_reason"  # kill without a reason
+
+
 @dataclass(frozen=True)
 class Refusal:
-    """A move that cannot be made, with a message that says what can."""
+    """A move that cannot be made: why, and the moves that are legal from `state`."""
 
-    message: str
+    reason: RefusalReason
+    move: Move
+    state: State
     allowed: tuple[Move, ...] = ()
-
-
-def describe_allowed(state: State) -> str:
-    moves = allowed_moves(state)
-    if not moves:
-        return (
-            f"A {state} bet is closed; nothing can move it. To try again, start a pivot: "
-            "`/hypothesis pivot H-<n> We believe …`."
-        )
-    return f"From {state} you can: " + ", ".join(f"`{move}`" for move in moves) + "."
 
 
 def transition(
@@ -111,23 +109,16 @@ def transition(
     """Decide whether `request` is legal from `state` and what it changes."""
     move = request.move
     target = _NEXT.get((state, move))
+    allowed = allowed_moves(state)
     if target is None:
-        return Refusal(
-            f"Can't {move} a {state} bet. " + describe_allowed(state), allowed_moves(state)
-        )
+        return Refusal(RefusalReason.ILLEGAL, move, state, allowed)
     text = request.text.strip()
     if move in (Move.VALIDATE, Move.INVALIDATE) and not (
         text or request.link or has_decisive_evidence
     ):
-        return Refusal(
-            f"To {move} a bet, give the evidence: `/hypothesis {move} H-<n> <what you saw "
-            "and/or a link>`.",
-            allowed_moves(state),
-        )
+        return Refusal(RefusalReason.NEEDS_EVIDENCE, move, state, allowed)
     if move is Move.KILL and not text:
-        return Refusal(
-            "To kill a bet, say why: `/hypothesis kill H-<n> <reason>`.", allowed_moves(state)
-        )
+        return Refusal(RefusalReason.NEEDS_REASON, move, state, allowed)
     data: dict[str, str] = {}
     if text:
         data["reason" if move is Move.KILL else "text"] = text

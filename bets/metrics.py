@@ -41,7 +41,11 @@ _T = TypeVar("_T", timedelta, float)
 
 @dataclass(frozen=True)
 class BetFacts:
-    """What metrics need of a bet; storage fills it from a row (all datetimes aware UTC)."""
+    """A bet as a plain value: what the rules, the metrics and every surface read of it.
+
+    Storage fills it from a row (all datetimes aware UTC); the first fields are what the
+    metrics need, the rest default so that a rule's test names only what it is about.
+    """
 
     number: int
     state: State
@@ -54,7 +58,28 @@ class BetFacts:
     escalated: bool = False
     # first decisive evidence at any time, before shipping too (T9: learning, not feedback)
     first_decisive_at: datetime | None = None
-    learned: bool = False  # a kill that recorded what was learned
+    learned: str = ""  # "what did we learn?" (invalidate, kill)
+    # the rest of the bet, for the surfaces that show it
+    id: int = 0
+    team_id: str = ""
+    channel_id: str = ""
+    card_ts: str | None = None  # the card message: the bet's thread
+    title: str = ""
+    hypothesis: str = ""
+    signal: str = ""
+    link: str | None = None
+    owner_id: str = ""
+    creator_id: str = ""
+    close_reason: str = ""
+    pivot_of_id: int | None = None
+    expected_at: datetime | None = None  # an explicit date (`expect H-1 2026-12-01`)
+    expect_within: timedelta | None = None  # "within N" of shipping (T1)
+    snoozed_until: datetime | None = None
+    nudge_count: int = 0
+    unanswered_nudges: int = 0
+    last_nudged_at: datetime | None = None
+    escalated_at: datetime | None = None
+    evidence_count: int = 0
 
 
 # --------------------------------------------------------------------------- percentiles
@@ -508,7 +533,13 @@ def learned_since(bets: Iterable[BetFacts], since: datetime | None, now: datetim
     `since=None` means from the beginning."""
     closed = sorted(
         (
-            Learning(bet.number, bet.state, bet.closed_at, killed_before_learning(bet), bet.learned)
+            Learning(
+                bet.number,
+                bet.state,
+                bet.closed_at,
+                killed_before_learning(bet),
+                bool(bet.learned.strip()),
+            )
             for bet in bets
             if bet.state.is_final
             and bet.closed_at is not None

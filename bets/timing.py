@@ -11,6 +11,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bets.hours import WEEKDAYS, WorkingHours
+from bets.metrics import BetFacts, is_awaiting
 
 ESCALATE_AFTER_NUDGES = 3
 
@@ -201,3 +202,40 @@ def chase(facts: ChaseFacts, rules: ChannelRules, *, sle: timedelta, now: dateti
         unanswered=unanswered,
         owner_away_until=facts.owner_away_until if reason is not None and away else None,
     )
+
+
+# --------------------------------------------------------------------------- one bet
+
+
+def expected_of(bet: BetFacts) -> datetime | None:
+    """The bet's expected signal date (T1): `expected_at` applied to its own columns."""
+    return expected_at(
+        shipped_at=bet.shipped_at, expect_within=bet.expect_within, expected_on=bet.expected_at
+    )
+
+
+def chase_facts(bet: BetFacts, *, owner_away_until: datetime | None) -> ChaseFacts:
+    """What `chase` needs of a shipped bet."""
+    if bet.shipped_at is None:
+        raise ValueError(f"H-{bet.number} is not shipped; only a shipped bet is chased")
+    return ChaseFacts(
+        shipped_at=bet.shipped_at,
+        expected=expected_of(bet),
+        nudge_count=bet.nudge_count,
+        unanswered_nudges=bet.unanswered_nudges,
+        last_nudged_at=bet.last_nudged_at,
+        escalated=bet.escalated_at is not None or bet.escalated,
+        snoozed_until=bet.snoozed_until,
+        owner_away_until=owner_away_until,
+    )
+
+
+def is_overdue(bet: BetFacts, *, nudge_after: timedelta, now: datetime) -> bool:
+    """Awaiting feedback (T13) and past the moment its first nudge was due (T1): the one
+    meaning of "overdue", for `list overdue` and anything else that says it."""
+    if not is_awaiting(bet) or bet.shipped_at is None:
+        return False
+    due = first_nudge_due(
+        shipped_at=bet.shipped_at, expected=expected_of(bet), nudge_after=nudge_after
+    )
+    return due <= now

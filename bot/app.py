@@ -8,15 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import listeners, oauth
+from bot.answers import Answers
 from bot.blocks import card as card_blocks
 from bot.courier import Courier
 from bot.runtime import Runtime
-from bot.service import Service
 from bot.slack import (
     InstalledWorkspaces,
     SingleWorkspace,
@@ -27,6 +28,7 @@ from bot.slack import (
 from ops.settings import Settings
 from storage import bets as bet_store
 from storage.models import Bet
+from usecases.context import Context
 
 log = logging.getLogger("hypobot.app")
 
@@ -38,10 +40,14 @@ def _now() -> datetime:
 
 
 async def render_card(bet: Bet, now: datetime) -> dict[str, Any]:
-    """The card as chat.postMessage / chat.update arguments (rendered when sent)."""
-    pivot_of = await bet_store.bet_by_id(bet.team_id, bet.pivot_of_id) if bet.pivot_of_id else None
-    blocks = card_blocks.card(bet, now=now, pivot_of_number=pivot_of.number if pivot_of else None)
-    return {"text": card_blocks.card_text(bet), "blocks": blocks}
+    """The card as chat.postMessage / chat.update arguments (rendered when sent), with its
+    dates in the channel's zone (T7)."""
+    value = bet_store.bet_value(bet)
+    pivot_of = await bet_store.number_of(bet.team_id, bet.pivot_of_id)  # type: ignore[attr-defined]
+    channel = await bet_store.get_channel(bet.team_id, bet.channel_id)
+    tz = ZoneInfo(channel.timezone if channel else "UTC")
+    blocks = card_blocks.card(value, now=now, tz=tz, pivot_of_number=pivot_of)
+    return {"text": card_blocks.card_text(value), "blocks": blocks}
 
 
 class WorkspaceAdmins:
@@ -132,16 +138,18 @@ def build(
         if settings.multi_workspace
         else _one_workspace(settings, bolt)
     )
-    service = Service(
-        admins=settings.hypobot_admins,
-        default_timezone=settings.default_timezone,
-        is_workspace_admin=WorkspaceAdmins(edge.team_clients),
-        clock=clock,
+    answers = Answers(
+        Context(
+            clock=clock,
+            default_timezone=settings.default_timezone,
+            admins=settings.hypobot_admins,
+            is_workspace_admin=WorkspaceAdmins(edge.team_clients),
+        )
     )
     courier = Courier(clients or edge.outbox_clients, render_card=render_card, clock=clock)
     runtime = Runtime(
         settings=settings,
-        service=service,
+        answers=answers,
         courier=courier,
         authorize=edge.authorize,
         clients=(edge.team_clients, courier.clients),

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from bets.keys import format_key
 from bets.metrics import Ageing, Awaiting, FeedbackPoint
-from bot.blocks.report import calendar_day, in_days
+from bets.reading import format_date, format_duration
 from bot.blocks.text import truncate
 
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 7.0, 100  # 1000 × 700 px
@@ -70,9 +70,9 @@ def _reference_lines(
             color=MEDIAN_COLOUR,
             linestyle="--",
             linewidth=1.2,
-            label=f"median {in_days(median)}",
+            label=f"median {format_duration(median)}",
         )
-    draw(_days(sle), color=SLE_COLOUR, linewidth=1.5, label=f"SLE {in_days(sle)}")
+    draw(_days(sle), color=SLE_COLOUR, linewidth=1.5, label=f"SLE {format_duration(sle)}")
 
 
 def _scatter(
@@ -137,7 +137,7 @@ def _ageing(
     tz: ZoneInfo,
 ) -> None:
     axes.set_title(
-        f"Awaiting feedback on {calendar_day(now, tz)}: age in days",
+        f"Awaiting feedback on {format_date(now, tz, now=now)}: age in days",
         loc="left",
         fontsize=11,
     )

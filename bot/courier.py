@@ -150,6 +150,13 @@ class Courier:
         self._active: dict[tuple[str, str], asyncio.Task[None]] = {}
         self.background = DeliveryReport()  # what kicked deliveries did, for logs and tests
 
+    async def posted(self, team_id: str, outbox_id: int) -> tuple[str, str] | None:
+        """(channel, ts) of a queued message once it has been sent, else None."""
+        row = await store.row(team_id, outbox_id)
+        if row is None or row.message_ts is None:
+            return None
+        return row.channel_id, row.message_ts
+
     def kick(self) -> None:
         """Deliver soon, in the background (after a listener has acked): start a sender on
         each channel with rows due and no sender yet. A kick during a scan makes the scan

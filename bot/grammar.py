@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import TypeAlias
 
 from bets.durations import DURATION_HELP, WHEN_HELP, parse_date, parse_duration
+from bets.evidence import Verdict
 from bets.hours import parse_clock, parse_days, parse_hours, parse_zone
 from bets.hypothesis import MAX_TEXT
 from bets.keys import parse_key
@@ -74,7 +75,7 @@ class Ship:
 @dataclass(frozen=True)
 class AddEvidence:
     number: int
-    verdict: str
+    verdict: Verdict
     text: str
     link: str | None
 
@@ -243,17 +244,17 @@ def _help_lines() -> list[str]:
 HELP_TEXT = "\n".join(_help_lines())
 
 LIST_SCOPES = ("open", "mine", "shipped", "overdue", "all")
-_VERDICTS = {
-    "+": "supports",
-    "-": "refutes",
-    "–": "refutes",  # phones and macOS turn a typed "-" into a dash
-    "—": "refutes",
-    "?": "inconclusive",
-    "supports": "supports",
-    "support": "supports",
-    "refutes": "refutes",
-    "refute": "refutes",
-    "inconclusive": "inconclusive",
+_VERDICTS: dict[str, Verdict] = {
+    "+": Verdict.SUPPORTS,
+    "-": Verdict.REFUTES,
+    "–": Verdict.REFUTES,  # phones and macOS turn a typed "-" into a dash
+    "—": Verdict.REFUTES,
+    "?": Verdict.INCONCLUSIVE,
+    "supports": Verdict.SUPPORTS,
+    "support": Verdict.SUPPORTS,
+    "refutes": Verdict.REFUTES,
+    "refute": Verdict.REFUTES,
+    "inconclusive": Verdict.INCONCLUSIVE,
 }
 DEFAULT_REPORT_WINDOW = timedelta(days=30)
 
@@ -455,7 +456,7 @@ def _evidence(rest: str) -> Command | Usage:
     marker, after = _next_token(rest)
     verdict = _VERDICTS.get(marker.lower())
     if verdict is None:
-        verdict, after = "inconclusive", rest
+        verdict, after = Verdict.INCONCLUSIVE, rest
     text, link = _split_link(_one_line(after))
     if not text and not link:
         return Usage(f"What did you see? Add text or a link. {_try('evidence')}")

@@ -7,14 +7,11 @@ import logging
 import pickle
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from bets.metrics import flow_report, forecast_feedback, recent_ttfs
 from bot.blocks.report import report_blocks, report_text, window_words
-from storage import channels as store
-from storage.models import Channel
-from usecases.flow import facts_of, zone
+from usecases.flow import ChannelFigures
 
 log = logging.getLogger("hypobot.reports")
 
@@ -107,26 +104,13 @@ class ChartFailed(Exception):
     """The chart process could not draw a chart."""
 
 
-async def build_report(
-    channel: Channel, *, window: timedelta, now: datetime, charts: ChartWorker
-) -> Report:
-    bets = await store.bets_for_metrics(channel.team_id, channel.channel_id, now=now)
-    facts = [facts_of(bet) for bet in bets]
-    report = flow_report(
-        facts, now=now, window=window, default_sle=timedelta(seconds=channel.sle_default_s)
-    )
-    sample = recent_ttfs(facts, now)
-    forecasts = {
-        item.number: moment
-        for item in report.awaiting
-        if (moment := forecast_feedback(item.shipped_at, sample, now=now)) is not None
-    }
-    label = f"last {window_words(window)}"
-    tz = zone(channel)
-    titles = {bet.number: bet.title for bet in bets}
-    blocks = report_blocks(
-        report, window_label=label, titles=titles, forecasts=forecasts, now=now, tz=tz
-    )
+async def build_report(figures: ChannelFigures, *, now: datetime, charts: ChartWorker) -> Report:
+    """The report's message from a channel's figures, with its chart (drawn in the chart
+    process; a report whose chart fails goes out without its picture)."""
+    report = figures.report
+    label = f"last {window_words(report.window)}"
+    tz = figures.rules.tz
+    blocks = report_blocks(report, window_label=label, titles=figures.titles, now=now, tz=tz)
     try:
         chart: bytes | None = await charts.draw(
             report.feedback,

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from bot.answers import Answers
 from bot.backlog import Backlog
 from bot.courier import Courier
-from bot.service import Service
 from bot.slack import SingleWorkspaceAuthorize, SlackClients
 from ops.settings import Settings, SettingsError
 
@@ -20,7 +20,7 @@ log = logging.getLogger("hypobot.runtime")
 @dataclass
 class Runtime:
     settings: Settings
-    service: Service
+    answers: Answers
     courier: Courier
     authorize: SingleWorkspaceAuthorize | None = None
     clients: tuple[SlackClients, ...] = ()  # closed with the runtime
@@ -32,7 +32,7 @@ class Runtime:
         await self.courier.stop()
         for clients in self.clients:
             await clients.close()
-        await self.service.charts.stop()
+        await self.answers.charts.stop()
 
     async def warm_up(self) -> None:
         """Ask Slack who we are before the first request needs it.

@@ -65,7 +65,7 @@ async def _serve(settings: Settings) -> None:
         owner = replica_id()
 
         def start_jobs() -> Any:
-            jobs = Jobs(runtime.courier, clock=runtime.service.clock, owner=owner)
+            jobs = Jobs(runtime.courier, clock=runtime.answers.clock, owner=owner)
             return start_scheduler(jobs)
 
         on = settings.hypobot_scheduler == "on"

@@ -11,6 +11,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
+
 from console.fakeslack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
@@ -38,15 +40,17 @@ def _now_ts() -> str:
     return f"{time.time():.6f}"
 
 
-def _team(team_id: str, team_domain: str) -> Json:
+def team_field(team_id: str, team_domain: str) -> Json:
+    """The `team` object of an interactive payload."""
     return {"id": team_id, "domain": team_domain}
 
 
-def _user(user_id: str, user_name: str, team_id: str) -> Json:
+def user_field(user_id: str, user_name: str, team_id: str) -> Json:
+    """The `user` object of an interactive payload."""
     return {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id}
 
 
-def _interactive_body(payload: Json) -> str:
+def interactive_body(payload: Json) -> str:
     """Interactivity requests are form-encoded with the JSON in a `payload` field."""
     return urlencode({"payload": json.dumps(payload)})
 
@@ -112,8 +116,8 @@ def block_action_body(
     action_ts = _now_ts()
     payload: Json = {
         "type": "block_actions",
-        "team": _team(team_id, team_domain),
-        "user": _user(user_id, user_name, team_id),
+        "team": team_field(team_id, team_domain),
+        "user": user_field(user_id, user_name, team_id),
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "container": container
@@ -153,7 +157,7 @@ def block_action_body(
             "blocks": [],
             **(message or {}),
         }
-    return _interactive_body(payload)
+    return interactive_body(payload)
 
 
 def _input_blocks(values: dict[str, dict[str, Json]]) -> list[Json]:
@@ -221,11 +225,11 @@ def view_submission_body(
     if opened is not None:
         shown = ("blocks", "title", "close", "submit", "external_id", "hash", "root_view_id")
         view.update({key: opened[key] for key in shown if key in opened})
-    return _interactive_body(
+    return interactive_body(
         {
             "type": "view_submission",
-            "team": _team(team_id, team_domain),
-            "user": _user(user_id, user_name, team_id),
+            "team": team_field(team_id, team_domain),
+            "user": user_field(user_id, user_name, team_id),
             "api_app_id": API_APP_ID,
             "token": VERIFICATION_TOKEN,
             "trigger_id": trigger_id,
@@ -304,3 +308,71 @@ def message_event(
     optional = {"thread_ts": thread_ts, "subtype": subtype, "bot_id": bot_id}
     event.update({key: value for key, value in optional.items() if value is not None})
     return event
+
+
+def _parse_response(text: str) -> Json | str:
+    if text.lstrip().startswith("{"):
+        try:
+            parsed: Json = json.loads(text)
+        except ValueError:
+            return text
+        return parsed
+    return text
+
+
+class SlackClient:
+    """Posts signed Slack requests to a served Bolt app (its /slack/events endpoint)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        session: aiohttp.ClientSession,
+        secret: str = SIGNING_SECRET,
+        *,
+        path: str = "/slack/events",
+    ) -> None:
+        self.url = base_url.rstrip("/") + path
+        self.session = session
+        self.secret = secret
+
+    async def command(self, text: str, **kw: Any) -> tuple[int, Json | str]:
+        return await self._send(slash_command_body(text, **kw), FORM)
+
+    async def action(self, action_id: str, value: str, **kw: Any) -> tuple[int, Json | str]:
+        return await self._send(block_action_body(action_id, value, **kw), FORM)
+
+    async def submit_view(
+        self, callback_id: str, values: dict[str, dict[str, Json]], **kw: Any
+    ) -> tuple[int, Json | str]:
+        return await self._send(view_submission_body(callback_id, values, **kw), FORM)
+
+    async def event(
+        self,
+        event: Json,
+        *,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+        **kw: Any,
+    ) -> tuple[int, Json | str]:
+        retry_headers = (
+            {}
+            if retry_num is None
+            else {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        )
+        return await self._send(event_body(event, **kw), JSON, retry_headers)
+
+    async def post_raw(
+        self, body: str | bytes, content_type: str, headers: dict[str, str]
+    ) -> tuple[int, str]:
+        """Post `body` as is (no signing added); returns (status, response text)."""
+        async with self.session.post(
+            self.url, data=body, headers={"Content-Type": content_type, **headers}
+        ) as response:
+            return response.status, await response.text()
+
+    async def _send(
+        self, body: str, content_type: str, extra_headers: dict[str, str] | None = None
+    ) -> tuple[int, Json | str]:
+        headers = {**sign(body, secret=self.secret), **(extra_headers or {})}
+        status, text = await self.post_raw(body, content_type, headers)
+        return status, _parse_response(text)

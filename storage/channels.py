@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bets.lifecycle import OPEN_STATES
+from bets.metrics import BetFacts
 from storage import claims
-from storage.bets import ensure_channel
+from storage.bets import BET_COLUMNS, bet_from_columns, ensure_channel
 from storage.models import Bet, Channel, Event, Outbox
-
-# How far back a digest or report looks for closed bets (two 90-day SLE windows).
-METRICS_HORIZON = timedelta(days=180)
 
 
 async def tracked_channels(*, digest_only: bool = False) -> list[Channel]:
@@ -58,36 +55,16 @@ async def apply_settings(
     return channel
 
 
-@dataclass(frozen=True, slots=True)
-class MetricsBet:
-    """What a digest, a report or the Home tab's figures need of a bet: its columns, read
-    as plain values (no model instance) since every channel's bets are read for them."""
-
-    number: int
-    state: str
-    title: str
-    owner_id: str
-    signal: str
-    created_at: datetime
-    started_at: datetime | None
-    shipped_at: datetime | None
-    closed_at: datetime | None
-    first_feedback_at: datetime | None
-    escalated_at: datetime | None
-
-
-_METRICS_COLUMNS = tuple(field.name for field in fields(MetricsBet))
-
-
-async def bets_for_metrics(team_id: str, channel_id: str, *, now: datetime) -> list[MetricsBet]:
-    """Open bets and bets closed within the metrics horizon: one query, however many bets."""
+async def bets_for_metrics(team_id: str, channel_id: str, *, since: datetime) -> list[BetFacts]:
+    """Open bets and bets closed since `since`, as plain values: one query, however many
+    bets (every figure over a window starting at or after `since` is whole)."""
     rows = (
         await Bet.filter(team_id=team_id, channel_id=channel_id)
-        .filter(Q(state__in=list(OPEN_STATES)) | Q(closed_at__gte=now - METRICS_HORIZON))
+        .filter(Q(state__in=list(OPEN_STATES)) | Q(closed_at__gte=since))
         .order_by("number")
-        .values_list(*_METRICS_COLUMNS)
+        .values_list(*BET_COLUMNS)
     )
-    return [MetricsBet(*row) for row in rows]
+    return [bet_from_columns(row) for row in rows]
 
 
 async def record_digest(

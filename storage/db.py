@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 MODELS = "storage.models"
 MIGRATIONS = "storage.migrations"
@@ -107,6 +110,25 @@ async def connected(url: str | None, *, upgrade: bool = True) -> AsyncIterator[N
         await disconnect()
 
 
+# A lost or restarted database: retrying is the right advice. Tortoise does not translate
+# every asyncpg connection error, so those are named here too.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    DBConnectionError,
+    OperationalError,
+    TransactionManagementError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+def unit_of_work() -> Any:
+    """One transaction: everything a use case writes (the change, its event, its outbox
+    rows) commits together or not at all."""
+    return in_transaction()
+
+
 async def ping() -> bool:
     """True when the database answers a trivial query (for /readyz)."""
     try:
@@ -126,8 +148,11 @@ async def fetch(model: type[Model], sql: str, values: Sequence[Any]) -> list[dic
     return await connection.execute_query_dict(sql, list(values))
 
 
-def is_postgres_connection(model: type[Model]) -> bool:
-    return bool(model._meta.db.capabilities.dialect == "postgres")
+def is_postgres_connection(model: type[Model] | None = None) -> bool:
+    """Whether this process's database (the connection `model` uses) is PostgreSQL."""
+    from storage.models import Channel
+
+    return bool((model or Channel)._meta.db.capabilities.dialect == "postgres")
 
 
 def _numbered(sql: str) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from storage.bets import _event, take_bet_numbers
+from storage.bets import take_bet_numbers, write_event
 from storage.models import Bet, Channel, Workspace
 
 IMPORT_ACTOR = "import"  # the events' actor: the CLI, not a Slack user
@@ -90,7 +90,7 @@ async def import_bets(
                 closed_at=row.closed_at,
                 updated_at=now,
             )
-            await _event(
+            await write_event(
                 bet,
                 team_id=team_id,
                 actor_id=IMPORT_ACTOR,

@@ -30,10 +30,10 @@ async def queue_notice(
     team_id: str,
     channel_id: str,
     message_ts: str,
-    bets: Sequence[Bet],
+    bets: Sequence[Any],
     *,
     now: datetime,
-    payload: Callable[[Sequence[Bet]], dict[str, Any]],
+    payload: Callable[[Sequence[Any]], dict[str, Any]],
 ) -> Outbox | None:
     """Queue the notice in the message's thread, once per message: a retried delivery finds
     the row the first one wrote (both wait on the first bet's lock)."""

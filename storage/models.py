@@ -66,13 +66,16 @@ class Bet(Model):
     pivot_of = fields.ForeignKeyField(
         "models.Bet", related_name="pivots", null=True, on_delete=fields.SET_NULL
     )
-    expected_at = fields.DatetimeField(null=True)
+    expected_at = fields.DatetimeField(null=True)  # an explicit date (`expect H-1 2026-12-01`)
+    expect_within_s = fields.IntField(null=True)  # "within N" of shipping, in seconds (T1)
     snoozed_until = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
     started_at = fields.DatetimeField(null=True)
     shipped_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
-    first_feedback_at = fields.DatetimeField(null=True)  # first decisive evidence
+    # First decisive evidence posted after shipping (T5), and at any time (T9).
+    first_feedback_at = fields.DatetimeField(null=True)
+    first_decisive_at = fields.DatetimeField(null=True)
     nudge_count = fields.IntField(default=0)
     unanswered_nudges = fields.IntField(default=0)  # since the last evidence
     last_nudged_at = fields.DatetimeField(null=True)

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from bets.lifecycle import State
 from bets.metrics import SLE_LOOKBACK, BetFacts
 from storage import claims
+from storage.bets import BET_COLUMNS, bet_from_columns
 from storage.models import Bet, Event, Outbox, Person
 
 
@@ -21,11 +22,14 @@ def _awaiting() -> Q:
     return Q(state=State.SHIPPED, first_feedback_at__isnull=True, card_ts__isnull=False)
 
 
-async def awaiting_feedback(team_id: str, channel_id: str) -> list[Bet]:
+async def awaiting_feedback(team_id: str, channel_id: str) -> list[BetFacts]:
     """Shipped bets with a card and no decisive evidence yet, oldest first."""
-    return await Bet.filter(_awaiting(), team_id=team_id, channel_id=channel_id).order_by(
-        "shipped_at", "id"
+    rows = (
+        await Bet.filter(_awaiting(), team_id=team_id, channel_id=channel_id)
+        .order_by("shipped_at", "id")
+        .values_list(*BET_COLUMNS)
     )
+    return [bet_from_columns(row) for row in rows]
 
 
 async def awaiting_counts() -> dict[tuple[str, str], int]:
@@ -70,7 +74,7 @@ class Planned:
     """A nudge or an escalation the sweep decided on; (job, bet, period) names the run."""
 
     job: str  # "nudge" | "escalate"
-    bet: Bet
+    bet: BetFacts
     period: str
     payload: dict[str, Any]
     reason: str = ""  # escalations: why

@@ -16,11 +16,11 @@ import pytest
 from bot.app import build
 from bot.runtime import Runtime
 from bot.server import web_app
+from console.fakeslack import FakeSlack, serve_fake_slack, serve_on_loopback
+from console.signing import SIGNING_SECRET, SlackClient
 from ops.settings import Settings
 from storage import db
 from tests.databases import Templates, drop_database, fresh_database
-from tests.fakeslack import FakeSlack, serve_fake_slack, serve_on_loopback
-from tests.signing import SIGNING_SECRET, SlackClient
 
 DATABASES = ("sqlite", "postgres")
 

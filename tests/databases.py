@@ -11,27 +11,13 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from console.scratch import PG_ADMIN_URL, admin, create_database, drop_database, with_database
 from storage import db
 
-# The PostgreSQL server tests use: trust auth on loopback, as CI and this machine have it.
-PG_ADMIN_URL = os.environ.get("HYPOBOT_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
-
-
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://", 1))
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
+__all__ = ["PG_ADMIN_URL", "Templates", "drop_database", "fresh_database"]
 
 
 class Templates:
@@ -53,19 +39,19 @@ class Templates:
         if self.postgres is None:
             name = f"hypobot_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
             try:
-                asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+                asyncio.run(admin(f'CREATE DATABASE "{name}"'))
             except (OSError, asyncpg.PostgresError) as error:
                 raise RuntimeError(
                     f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({error}); start it "
                     "(`.ci/run` does) or point HYPOBOT_TEST_PG at one"
                 ) from error
-            asyncio.run(db.migrate(_with_database(PG_ADMIN_URL, name)))
+            asyncio.run(db.migrate(with_database(PG_ADMIN_URL, name)))
             self.postgres = name
         return self.postgres
 
     def drop(self) -> None:
         if self.postgres:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.postgres}" WITH (FORCE)'))
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{self.postgres}" WITH (FORCE)'))
 
 
 async def fresh_database(kind: str, templates: Templates, tmp_path: Path) -> str:
@@ -76,12 +62,4 @@ async def fresh_database(kind: str, templates: Templates, tmp_path: Path) -> str
         shutil.copyfile(template, path)
         return f"sqlite://{path}"
     template = await asyncio.to_thread(templates.postgres_template)
-    name = f"hypobot_t_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    return _with_database(PG_ADMIN_URL, name)
-
-
-async def drop_database(url: str) -> None:
-    if db.is_postgres(url):
-        name = urlsplit(url).path.lstrip("/")
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return await create_database("hypobot_t", template=template)

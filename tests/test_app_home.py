@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.answers import Actor, BetDraft
 from bot.blocks import ids
-from bot.service import Actor, BetDraft
 from tests.conftest import Hypobot
 from tests.flows import ONE_LINER, action_ids, settle
 
@@ -39,7 +39,7 @@ def channel_sections(view: dict[str, Any]) -> list[str]:
 async def bet_in(hypobot: Hypobot, channel: str, title: str, user: str = "U1") -> None:
     actor = Actor("T1", user, channel)
     draft = BetDraft(channel_id=channel, title=title, hypothesis=f"We believe {title} will help")
-    reply = await hypobot.runtime.service.create(actor, draft)
+    reply = await hypobot.runtime.answers.create(actor, draft)
     assert reply.ok, reply.text
 
 

@@ -6,12 +6,15 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bets.evidence import EvidenceFacts, Verdict
 from bets.lifecycle import Move, State, allowed_moves
+from bets.metrics import BetFacts
 from bot.blocks import ids
 from bot.blocks.card import MOVE_ACTION_IDS, card, card_text, show_blocks
 from bot.blocks.lists import bet_list, help_blocks, message
@@ -32,15 +35,19 @@ from bot.blocks.text import (
     truncate,
     user,
 )
-from storage.models import Bet, Event, Evidence
+from usecases.results import Happened
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SMUGGLED = ("<!channel>", "<!here>", "<https://evil.example|click>", "<@U0ADMIN>")
 HOSTILE = "Faster search <!channel> <!here> <https://evil.example|click> <@U0ADMIN> & co"
 
 
-def make_bet(**changes: Any) -> Bet:
+def make_bet(**changes: Any) -> BetFacts:
     fields: dict[str, Any] = {
+        "started_at": None,
+        "shipped_at": None,
+        "closed_at": None,
+        "first_feedback_at": None,
         "id": 7,
         "team_id": "T1",
         "number": 3,
@@ -52,7 +59,6 @@ def make_bet(**changes: Any) -> Bet:
         "creator_id": "U0OWNER",
         "state": "proposed",
         "created_at": NOW - timedelta(days=10),
-        "updated_at": NOW,
     }
     stamps = {
         "building": ("started_at",),
@@ -64,32 +70,35 @@ def make_bet(**changes: Any) -> Bet:
     for stamp in stamps.get(changes.get("state", "proposed"), ()):
         fields[stamp] = NOW - timedelta(days=3)
     fields.update(changes)
-    return Bet(**fields)
+    fields["state"] = State(fields["state"])
+    fields.pop("coach_notes", None)  # coaching is never on a card (T11)
+    return BetFacts(**fields)
 
 
-def make_evidence(n: int, **changes: Any) -> Evidence:
+def make_evidence(n: int, **changes: Any) -> EvidenceFacts:
     fields: dict[str, Any] = {
         "id": 100 + n,
-        "team_id": "T1",
+        "bet_id": 7,
         "text": f"observation {n}",
+        "link": None,
         "verdict": "supports",
         "source": "thread",
         "author_id": "U0AUTHOR",
         "at": NOW - timedelta(hours=n),
     }
     fields.update(changes)
-    return Evidence(**fields)
+    fields["verdict"] = Verdict(fields["verdict"])
+    return EvidenceFacts(**fields)
 
 
-def make_event(n: int) -> Event:
-    return Event(
-        id=n,
-        team_id="T1",
+def make_event(n: int) -> Happened:
+    return Happened(
+        kind="move",
         actor_id="U0OWNER",
         at=NOW - timedelta(days=n),
-        kind="move",
         from_state="proposed",
         to_state="shipped",
+        data={},
     )
 
 
@@ -152,7 +161,7 @@ def action_ids(blocks: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def all_bets() -> list[Bet]:
+def all_bets() -> list[BetFacts]:
     return [make_bet(state=str(state)) for state in State]
 
 
@@ -247,7 +256,7 @@ def test_cap_blocks_ends_with_the_more_line() -> None:
 
 
 @pytest.mark.parametrize("bet", all_bets(), ids=[str(state) for state in State])
-def test_every_card_is_valid_block_kit(bet: Bet) -> None:
+def test_every_card_is_valid_block_kit(bet: BetFacts) -> None:
     assert_valid_blocks(card(bet, now=NOW))
 
 
@@ -291,7 +300,7 @@ def test_card_shows_what_a_bet_is_and_where_it_stands() -> None:
         "🚀 shipped",
         "shipped 3d ago",
         "2 evidence",
-        "signal expected <!date^",
+        "signal expected Sat 7 Mar",
         "<https://tracker.example/PRJ-1|tracker.example/PRJ-1>",
         "Pivot of H-2",
     ):
@@ -304,19 +313,50 @@ def test_card_without_a_signal_says_how_to_add_one() -> None:
     assert "`/hypothesis signal H-3 &lt;text&gt;`" in text
 
 
-def test_coach_notes_appear_once_in_one_context_block() -> None:
-    notes = "Who is it for?\nHow will we know?"
-    blocks = card(make_bet(coach_notes=notes), now=NOW)
-    coach = [b for b in blocks if "Who is it for?" in json.dumps(b, ensure_ascii=False)]
-    assert len(coach) == 1 and coach[0]["type"] == "context"
-    no_notes = card(make_bet(coach_notes=""), now=NOW)
-    assert len(no_notes) == len(blocks) - 1
+def test_t11_the_public_card_never_carries_coaching() -> None:
+    for state in State:
+        text = json.dumps(card(make_bet(state=state, signal="it works"), now=NOW))
+        assert "🧭" not in text and "coach" not in text.lower()
+
+
+@pytest.mark.parametrize("state", ["validated", "invalidated", "killed"])
+def test_t11_a_closed_bets_card_and_show_offer_no_move_or_suggestion(state: str) -> None:
+    bet = make_bet(state=state, signal="", learned="admins want an API", close_reason="why")
+    for blocks in (card(bet, now=NOW), show_blocks(bet, [], [], now=NOW)):
+        text = "\n".join(strings(blocks))
+        assert "/hypothesis" not in text
+        assert not [b for b in blocks if b["type"] == "actions"]
+
+
+def test_t1_card_before_shipping_says_within_n_counts_from_shipping() -> None:
+    bet = make_bet(expect_within=timedelta(days=7))
+    assert "signal expected 7d after shipping" in "\n".join(strings(card(bet, now=NOW)))
+    shipped = make_bet(state="shipped", expect_within=timedelta(days=7))
+    # shipped 3 days before NOW (Mon 2 Mar 2026): expected 4 days from now
+    assert "signal expected Fri 6 Mar" in "\n".join(strings(card(shipped, now=NOW)))
+
+
+def test_t7_card_dates_are_in_the_channels_zone_with_the_weekday() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    # expect 2026-11-20 typed in Berlin: midnight there is 23:00 UTC the day before
+    moment = datetime(2026, 11, 20, tzinfo=berlin)
+    bet = make_bet(expected_at=moment)
+    text = "\n".join(strings(card(bet, now=NOW, tz=berlin)))
+    assert "signal expected Fri 20 Nov" in text
+    next_year = make_bet(expected_at=datetime(2027, 1, 5, tzinfo=berlin))
+    assert "Tue 5 Jan 2027" in "\n".join(strings(card(next_year, now=NOW, tz=berlin)))
 
 
 def test_five_thousand_char_title_is_truncated_within_limits() -> None:
     long = "&" * 5000
-    bet = make_bet(title=long, hypothesis=long, signal=long, learned=long, state="invalidated")
-    bet.close_reason = long
+    bet = make_bet(
+        title=long,
+        hypothesis=long,
+        signal=long,
+        learned=long,
+        state="invalidated",
+        close_reason=long,
+    )
     assert_valid_blocks(card(bet, now=NOW))
     assert_valid_blocks(bet_list([bet], now=NOW, title=long, more_hint="`/hypothesis list`"))
     assert len(card_text(bet)) < 400

@@ -147,7 +147,7 @@ def test_awaiting_bets_are_listed_oldest_first_with_their_status() -> None:
     awaiting = section_starting(digest_for(bets), "⏳")
     assert awaiting.index("H-2") < awaiting.index("H-1")
     assert "🟡 *H-2* Bet 2 · shipped 8d ago · at risk" in awaiting
-    assert "🟢 *H-1* Bet 1 · shipped 1d ago · on track" in awaiting
+    assert "🟢 *H-1* Bet 1 · shipped 24h ago · on track" in awaiting  # T6: hours under 48h
 
 
 def test_titles_with_channel_mentions_are_inert() -> None:
@@ -214,14 +214,15 @@ def test_wip_without_a_limit_shows_counts_and_how_to_set_one() -> None:
     )
 
 
-def test_killed_before_learning_is_called_out() -> None:
+def test_t9_killed_without_evidence_is_called_out() -> None:
     bets = [
         bet(1, State.KILLED, shipped=5, closed=0.5),
         bet(2, State.KILLED, shipped=5, feedback=3, closed=0.4),
     ]
     learned = section_starting(digest_for(bets), "🎓")
-    assert "2 killed (1 before learning anything)" in learned
-    assert "🪦 *H-1* Bet 1 — killed before learning anything" in learned
+    assert "2 killed (1 without evidence)" in learned
+    assert "🪦 *H-1* Bet 1 — killed without evidence" in learned
+    assert "before learning" not in learned
     assert "🪦 *H-2* Bet 2 — killed\n" in learned + "\n"
 
 
@@ -272,7 +273,6 @@ def report_for(bets: Sequence[BetFacts]) -> tuple[FlowReport, list[dict[str, Any
         report,
         window_label="last 30 days",
         titles={b.number: f"Bet {b.number}" for b in bets},
-        forecasts={item.number: item.expected_by for item in report.awaiting if item.expected_by},
         now=NOW,
         tz=TZ,
     )
@@ -297,7 +297,10 @@ def test_the_report_forecasts_the_oldest_awaiting_bet_from_past_ttf() -> None:
     bets = [*learned_bets([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), bet(1, State.SHIPPED, shipped=4)]
     _, blocks = report_for(bets)
     text = text_of(blocks)
-    assert "With the last 90 days' TTF, H-1 has an 85% chance of feedback by Wed 6 May" in text
+    assert (
+        "With the last 90 days' TTF (10 samples), H-1 has an 85% chance of feedback by Wed 6 May"
+        in text
+    )
     assert "conditional on the time already waited" in text
 
 
@@ -305,6 +308,23 @@ def test_a_bet_that_waited_longer_than_any_past_one_gets_no_forecast() -> None:
     bets = [*learned_bets([1, 2, 3, 4, 5]), bet(1, State.SHIPPED, shipped=20)]
     _, blocks = report_for(bets)
     assert "No bet in the last 90 days waited this long: no forecast for H-1 yet" in text_of(blocks)
+
+
+def test_t8_the_forecast_is_withheld_under_five_samples() -> None:
+    bets = [*learned_bets([5]), bet(1, State.SHIPPED, shipped=1)]
+    _, blocks = report_for(bets)
+    text = text_of(blocks)
+    assert "Not enough history for a forecast for H-1: 1 feedback sample(s)" in text
+    assert "chance of feedback by" not in text
+
+
+def test_t8_sle_met_counts_bets_awaiting_past_the_sle_as_misses() -> None:
+    bets = [*learned_bets([1, 1, 1, 1, 1, 1]), *[bet(n, State.SHIPPED, shipped=30) for n in (7, 8)]]
+    report, blocks = report_for(bets)
+    assert report.sle_misses_awaiting == 2
+    text = text_of(blocks)
+    assert "SLE met" not in text.replace("SLE not met", "")
+    assert "⚠️ SLE not met: 75% of bets within 24h, counting 2 still awaiting past it" in text
 
 
 def test_the_report_says_when_there_is_too_little_data() -> None:
@@ -324,7 +344,7 @@ def test_the_report_counts_kills_and_lists_only_the_oldest_awaiting() -> None:
     ]
     _, blocks = report_for(bets)
     text = text_of(blocks)
-    assert "*Killed*\n2 (1 before learning anything)" in text
+    assert "*Killed*\n2 (1 without evidence)" in text
     assert "*H-69* Bet 69 · shipped 69d ago · 🔴 past SLE" in text
     assert "and 55 more — `/hypothesis list shipped`" in text
     assert len(blocks) <= MAX_BLOCKS_MESSAGE

@@ -24,8 +24,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.fakeslack import FakeSlack, serve_fake_slack, serve_on_loopback
-from tests.signing import (
+from console.fakeslack import FakeSlack, serve_fake_slack, serve_on_loopback
+from console.signing import (
     FORM,
     SIGNING_SECRET,
     SlackClient,

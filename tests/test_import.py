@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bets.metrics import flow_report
+from bets.metrics import BetFacts, flow_report
 from console.csv_import import check_file, import_file
 from storage import bets as bet_store
+from storage.bets import bet_value
 from storage.models import Bet, Channel, Event, Outbox
-from usecases.flow import facts_of
+from tests.stored import stored_bet
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 HEADER = (
@@ -114,12 +115,13 @@ def test_a_quoted_cell_over_two_lines_keeps_the_next_rows_line_number() -> None:
 # --- importing (SQLite and PostgreSQL) ----------------------------------------------------
 
 
-async def existing_bet(team_id: str = "T1") -> Bet:
-    return await bet_store.create_bet(
+async def existing_bet(team_id: str = "T1") -> BetFacts:
+    return await stored_bet(
         team_id,
-        bet_store.NewBet("C1", "Older", "We believe older", "", "U1", "U1"),
         now=NOW - timedelta(days=100),
-        timezone="UTC",
+        title="Older",
+        hypothesis="We believe older",
+        signal="",
     )
 
 
@@ -178,10 +180,10 @@ async def test_one_bad_row_writes_nothing_at_all(database: str, tmp_path: Path) 
 
 async def test_imported_bets_count_in_the_flow_metrics(database: str, tmp_path: Path) -> None:
     await run_import(write(tmp_path, csv_text(*GOOD)), apply=True)
-    c1 = [facts_of(b) for b in await Bet.filter(team_id="T1", channel_id="C1")]
+    c1 = [bet_value(b) for b in await Bet.filter(team_id="T1", channel_id="C1")]
     report = flow_report(c1, now=NOW, window=timedelta(days=90))
     assert [item.number for item in report.awaiting] == [1]
-    c2 = [facts_of(b) for b in await Bet.filter(team_id="T1", channel_id="C2")]
+    c2 = [bet_value(b) for b in await Bet.filter(team_id="T1", channel_id="C2")]
     assert flow_report(c2, now=NOW, window=timedelta(days=120)).ttf_median == timedelta(days=14)
 
 

@@ -12,6 +12,7 @@ from jobs import digests
 from storage.models import Bet, Channel, Claim
 from tests.conftest import Hypobot
 from tests.jobs_support import run_job, shipped_bet
+from usecases.digests import DueDigest
 
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -151,7 +152,8 @@ async def _queries_for_digest(hypobot: Hypobot, bets: int) -> int:
     logger.addHandler(counter)
     logger.setLevel(logging.DEBUG)
     try:
-        payload = await digests.digest_payload(channel, now)
+        due = DueDigest(channel.team_id, channel.channel_id, now.date(), now, channel)
+        payload = await digests.payload_for(due, now)
     finally:
         logger.removeHandler(counter)
         logger.setLevel(level)

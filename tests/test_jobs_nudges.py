@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobs import nudges
+from console.signing import message_event
 from storage.models import Bet, Claim, Evidence, Outbox
 from tests.conftest import Hypobot, eventually
 from tests.jobs_support import ONE_LINER, nudges_for, run_job, shipped_bet
-from tests.signing import message_event
+from usecases import chasing
 
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # channel zone UTC, hours 09-18 Mon-Fri
 
@@ -135,14 +135,17 @@ async def test_third_unanswered_nudge_escalates_and_mentions_the_lead_once(
     assert (await Bet.get(id=bet.id)).escalated_at == moments[2]
 
 
-async def test_bet_past_the_sle_is_escalated_without_waiting_for_nudges(
+async def test_t3_a_bet_past_the_sle_escalates_only_with_or_after_its_first_nudge(
     hypobot: Hypobot,
 ) -> None:
-    await hypobot.command("settings sle 2d nudge-after 10d")
+    await hypobot.command("settings sle 2d nudge-after 10d lead @ULEAD")
     bet = await shipped_bet(hypobot, MONDAY)
     await run_job(hypobot, "nudges", MONDAY + timedelta(days=2, hours=1))
-    assert (await Bet.get(id=bet.id)).escalated_at is not None
-    assert nudges_for(hypobot, bet) == []
+    assert (await Bet.get(id=bet.id)).escalated_at is None  # past the SLE, never nudged
+    first_nudge = MONDAY + timedelta(days=10)  # a Thursday, inside working hours
+    await run_job(hypobot, "nudges", first_nudge)
+    assert len(nudges_for(hypobot, bet)) == 1
+    assert (await Bet.get(id=bet.id)).escalated_at == first_nudge
 
 
 async def test_reply_in_thread_resets_the_unanswered_count(hypobot: Hypobot) -> None:
@@ -183,7 +186,7 @@ async def test_the_sweep_starts_with_the_channel_with_the_most_bets_awaiting_fee
     for _ in range(2):
         await shipped_bet(hypobot, MONDAY, channel_id="C3")
     await hypobot.command(f"new {ONE_LINER}", channel_id="C4")  # not shipped
-    order = await nudges.channels_to_sweep(MONDAY + timedelta(days=3))
+    order = await chasing.channels_to_sweep(MONDAY + timedelta(days=3))
     assert [channel.channel_id for channel in order] == ["C2", "C3", "C1"]
     await run_job(hypobot, "nudges", MONDAY + timedelta(days=3))
     assert await Outbox.filter(kind="nudge").count() == 6

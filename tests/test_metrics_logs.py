@@ -13,15 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobs.scheduler import Jobs
-from jobs.scheduler import start as start_scheduler
-from ops import logs
-from storage import claims
-from storage.models import Claim, Outbox
-from tests.conftest import Hypobot, eventually
-from tests.flows import settle
-from tests.jobs_support import ONE_LINER
-from tests.signing import (
+from console.signing import (
     FORM,
     JSON,
     SIGNING_SECRET,
@@ -32,6 +24,14 @@ from tests.signing import (
     slash_command_body,
     view_submission_body,
 )
+from jobs.scheduler import Jobs
+from jobs.scheduler import start as start_scheduler
+from ops import logs
+from storage import claims
+from storage.models import Claim, Outbox
+from tests.conftest import Hypobot, eventually
+from tests.flows import settle
+from tests.jobs_support import ONE_LINER
 
 BOT_TOKEN = "xoxb-test-token"
 

@@ -20,15 +20,15 @@ from bot.app import build
 from bot.runtime import Runtime
 from bot.server import web_app
 from bot.slack import InstalledWorkspaces
+from console.fakeslack import FakeSlack, serve_on_loopback
+from console.signing import SlackClient
 from ops.settings import Settings, SettingsError, load_settings
 from storage import db
 from storage import outbox as outbox_store
 from storage.installations import TokenCipher
 from storage.models import Bet, Installation, OAuthState, Outbox
 from tests.conftest import Clock, eventually, hypobot_settings
-from tests.fakeslack import FakeSlack, serve_on_loopback
 from tests.jobs_support import ONE_LINER
-from tests.signing import SlackClient
 
 KEY = Fernet.generate_key().decode()
 CLIENT_ID = "1234567890.1234567890123"

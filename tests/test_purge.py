@@ -11,11 +11,13 @@ from datetime import UTC, datetime, timedelta
 from cryptography.fernet import Fernet
 from tortoise import Tortoise
 
+from bets.evidence import Verdict
 from console.purge import REFUSED, purge_workspace
 from storage import bets, claims
 from storage import installations as installation_store
 from storage import purge as store
 from storage.installations import InstalledBot, TokenCipher
+from tests.stored import evidence, stored_bet
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
@@ -23,18 +25,10 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", 
 
 async def a_workspace_with_everything(team_id: str) -> None:
     """A row in every table that carries team_id."""
-    new = bets.NewBet(
-        channel_id="C1",
-        title="Export",
-        hypothesis="We believe export for admins will cut tickets",
-        signal="tickets drop",
-        owner_id="U1",
-        creator_id="U1",
+    bet = await stored_bet(
+        team_id, now=NOW, title="Export", hypothesis="We believe export for admins will cut tickets"
     )
-    bet = await bets.create_bet(team_id, new, now=NOW, timezone="UTC")
-    await bets.add_evidence(
-        team_id, bet.id, bets.NewEvidence("supports", "fewer tickets", "U1", "command"), now=NOW
-    )
+    await evidence(team_id, bet.id, Verdict.SUPPORTS, "fewer tickets", now=NOW)
     await bets.set_away(team_id, "U1", NOW + timedelta(days=3), now=NOW)
     await claims.take(
         "digest", [(f"{team_id}:C1", "2026-11-02")], team_id=team_id, owner="test", now=NOW

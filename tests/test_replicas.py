@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from console.fakeslack import FakeSlack
+from console.signing import SIGNING_SECRET, SlackClient
 from storage.models import Bet, Outbox
 from tests.conftest import Hypobot
-from tests.fakeslack import FakeSlack
 from tests.jobs_support import ONE_LINER, nudges_for
-from tests.signing import SIGNING_SECRET, SlackClient
 from tests.test_metrics_logs import metric
 
 # Replicas share PostgreSQL (as in docker-compose.yml). Each test starts processes: slow.

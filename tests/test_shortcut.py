@@ -4,12 +4,13 @@ type-ahead (block_suggestion), and the submission that records the message once.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.blocks import ids
+from console.fakeslack import PERMALINK_ROOT
 from storage.models import Bet, Event, Evidence
 from tests.conftest import Hypobot
-from tests.fakeslack import PERMALINK_ROOT
 from tests.flows import ONE_LINER, posted_bet, settle
 from tests.payloads import block_suggestion_body, message_shortcut_body, post_signed
 
@@ -114,12 +115,12 @@ async def test_picker_offers_only_the_clickers_workspace(hypobot: Hypobot) -> No
 
 
 async def test_picker_offers_at_most_100_bets(hypobot: Hypobot) -> None:
-    from bot.service import Actor, BetDraft
+    from bot.answers import Actor, BetDraft
 
     actor = Actor("T1", "U1", "C1")
     for n in range(105):
         draft = BetDraft(channel_id="C1", title=f"bet {n}", hypothesis=f"We believe {n}")
-        await hypobot.runtime.service.create(actor, draft)
+        await hypobot.runtime.answers.create(actor, draft)
     options = await suggest(hypobot, "bet")
     assert len(options) == 100
     assert options[0]["text"]["text"].startswith("H-105 · ")
@@ -141,7 +142,11 @@ async def test_submission_records_the_message_with_its_permalink_once(hypobot: H
     assert evidence.link == f"{PERMALINK_ROOT}/archives/C1/p{MESSAGE_TS.replace('.', '')}"
     assert (evidence.channel_id, evidence.message_ts) == ("C1", MESSAGE_TS)
     refreshed = await Bet.get(id=bet.id)
-    assert refreshed.evidence_count == 1 and refreshed.first_feedback_at is not None
+    # T5: the message's own time is the evidence's; it was posted before the bet shipped,
+    # so it is learning (T9) but not feedback on the shipped change
+    assert evidence.at == datetime.fromtimestamp(float(MESSAGE_TS), tz=UTC)
+    assert refreshed.evidence_count == 1 and refreshed.first_feedback_at is None
+    assert refreshed.first_decisive_at == evidence.at
     kinds = [e.kind for e in await Event.filter(bet_id=bet.id).order_by("id")]
     assert kinds[-1] == "evidence"
     await settle(hypobot)
@@ -176,7 +181,7 @@ async def test_closed_bet_takes_no_evidence_and_says_why(hypobot: Hypobot) -> No
     view = await open_shortcut(hypobot)
     _, body = await submit(hypobot, view, bet)
     assert body["response_action"] == "errors"
-    assert "H-1 is killed" in body["errors"][ids.F_BET]
+    assert "H-1 is already killed" in body["errors"][ids.F_BET]
     assert await Evidence.filter(bet_id=bet.id).count() == 0
 
 

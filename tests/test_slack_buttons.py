@@ -92,7 +92,7 @@ async def test_ship_button_on_a_stale_card_of_a_killed_bet_is_refused(hypobot: H
     bet = await posted_bet(hypobot, "killed")
     before = await footprint(bet)
     await click(hypobot, ids.SHIP, bet)
-    assert "Can't ship a killed bet" in ephemeral_reply(hypobot)
+    assert ephemeral_reply(hypobot).startswith("H-1 is already killed.")  # T12
     assert await footprint(bet) == before
     assert not hypobot.fake.calls_to("chat.update")
 

@@ -30,7 +30,8 @@ async def test_new_posts_card_and_confirms_with_key(hypobot: Hypobot) -> None:
     bet = await Bet.get(team_id="T1", number=1)
     assert bet.card_ts is not None
     assert bet.signal == "export tickets drop 30%"
-    assert bet.expected_at is not None
+    # T1: "within 10 days" counts from shipping, so it is kept as a duration until then
+    assert bet.expected_at is None and bet.expect_within_s == 10 * 86400
     assert not hypobot.fake.block_errors
 
 

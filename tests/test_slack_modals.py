@@ -4,7 +4,6 @@ through signed requests to the served app."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -136,7 +135,8 @@ async def test_new_bet_submission_creates_h1_in_the_chosen_channel_for_the_chose
     assert (bet.title, bet.hypothesis) == ("One-click export", HYPOTHESIS)
     assert bet.signal == "export tickets drop 30%"
     assert bet.link == "https://tracker.test/EXP-1"
-    assert bet.expected_at == hypobot.clock() + timedelta(days=10)
+    # T1: a duration in "expected by" counts from shipping; the bet has not shipped yet
+    assert bet.expected_at is None and bet.expect_within_s == 10 * 86400
 
 
 async def test_new_bet_submission_posts_the_card_in_the_chosen_channel(hypobot: Hypobot) -> None:

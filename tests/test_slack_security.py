@@ -15,11 +15,7 @@ import pytest
 
 from bot.blocks import ids
 from bot.server import MAX_BODY
-from ops import logs
-from storage.models import Bet
-from tests.conftest import Hypobot
-from tests.flows import ONE_LINER, posted_bet, row_counts, settle
-from tests.signing import (
+from console.signing import (
     FORM,
     JSON,
     SIGNING_SECRET,
@@ -29,6 +25,10 @@ from tests.signing import (
     sign,
     slash_command_body,
 )
+from ops import logs
+from storage.models import Bet
+from tests.conftest import Hypobot
+from tests.flows import ONE_LINER, posted_bet, row_counts, settle
 
 BOT_TOKEN = "xoxb-test-token"  # what the hypobot fixture runs with
 STALE = 5 * 60 + 30  # seconds: past Slack's five-minute window

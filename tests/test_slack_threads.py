@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from bot.blocks import ids
+from console.fakeslack import PERMALINK_ROOT
+from console.signing import BOT_ID, message_event
 from storage.models import Bet, Event, Evidence
 from tests.conftest import Hypobot
-from tests.fakeslack import PERMALINK_ROOT
 from tests.flows import action_ids, posted_bet, row_counts, settle
-from tests.signing import BOT_ID, message_event
 
-REPLY_TS = "1793000000.000200"
+REPLY_TS = "1793613660.000200"  # 2026-11-02 10:01 UTC: just after the bets ship
 REPLY_TEXT = "12 admins exported this week &amp; tickets fell &lt;3"
 
 
@@ -215,11 +215,14 @@ async def test_supports_sets_the_verdict_and_replaces_the_prompt(hypobot: Hypobo
     assert not hypobot.fake.block_errors
 
 
-async def test_supports_on_a_shipped_bet_marks_its_first_feedback(hypobot: Hypobot) -> None:
+async def test_t5_supports_labelled_later_counts_from_when_the_reply_was_posted(
+    hypobot: Hypobot,
+) -> None:
     bet, evidence = await recorded_reply(hypobot, "shipped")
-    hypobot.clock.advance(hours=5)
+    posted = evidence.at
+    hypobot.clock.advance(days=3)
     await click_under_prompt(hypobot, ids.VERDICT_SUPPORTS, evidence)
-    assert (await Bet.get(id=bet.id)).first_feedback_at == hypobot.clock()
+    assert (await Bet.get(id=bet.id)).first_feedback_at == posted
 
 
 async def test_supports_before_shipping_does_not_start_time_to_feedback(hypobot: Hypobot) -> None:
@@ -261,7 +264,7 @@ async def test_validate_under_the_prompt_validates_with_that_reply_as_evidence(
     await click_under_prompt(hypobot, ids.REPLY_VALIDATE, evidence)
     validated = await Bet.get(id=bet.id)
     assert validated.state == "validated"
-    assert validated.first_feedback_at == hypobot.clock()
+    assert validated.first_feedback_at == evidence.at
     assert [(e.id, e.verdict) for e in await Evidence.filter(bet_id=bet.id)] == [
         (evidence.id, "supports")
     ]

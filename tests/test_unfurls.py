@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from console.signing import BOT_ID, message_event
 from storage.models import Bet, Evidence, Outbox
 from tests.conftest import Hypobot
 from tests.flows import posted_bet, settle
-from tests.signing import BOT_ID, message_event
 
 PR = "https://git.test/acme/app/pull/7"
 MESSAGE_TS = "1794000000.000100"

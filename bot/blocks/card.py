@@ -6,11 +6,13 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bets.durations import format_duration
 from bets.hypothesis import MAX_TITLE
 from bets.keys import format_key
 from bets.lifecycle import Move, State, allowed_moves
+from bets.reading import format_date, format_duration
+from bets.timing import expected_of
 from bot.blocks import ids
 from bot.blocks.text import (
     MAX_BLOCKS_MESSAGE,
@@ -23,11 +25,12 @@ from bot.blocks.text import (
     divider,
     escape,
     link,
-    local_date,
     section,
     truncate,
     user,
 )
+
+UTC_ZONE = ZoneInfo("UTC")
 
 STATE_EMOJI: dict[State, str] = {
     State.PROPOSED: "💡",
@@ -103,6 +106,8 @@ def card_text(bet: Any) -> str:
 def _signal_text(bet: Any) -> str:
     signal = bet.signal.strip()
     if not signal:
+        if State(bet.state).is_final:
+            return "_No signal was set._"  # T11: no suggestion a closed bet can't take
         key = format_key(bet.number)
         return f"_No signal yet — add one:_ `/hypothesis signal {key} {escape('<text>')}`"
     if _SIGNAL_PREFIX.match(signal):
@@ -110,13 +115,27 @@ def _signal_text(bet: Any) -> str:
     return f"📏 We'll know when {shown(signal, MAX_NOTE_SHOWN)}"
 
 
-def _facts(bet: Any, now: datetime, evidence_count: int, pivot_of_number: int | None) -> list[str]:
+def expected_text(bet: Any, *, now: datetime, tz: ZoneInfo) -> str | None:
+    """When the signal should show (T1): a date in the channel's zone (T7), or "N after
+    shipping" while "within N" has nothing to count from yet."""
+    expected = expected_of(bet)
+    if expected is not None:
+        return f"signal expected {format_date(expected, tz, now=now)}"
+    if bet.expect_within is not None:
+        return f"signal expected {format_duration(bet.expect_within)} after shipping"
+    return None
+
+
+def _facts(
+    bet: Any, now: datetime, tz: ZoneInfo, evidence_count: int, pivot_of_number: int | None
+) -> list[str]:
     facts = [state_label(bet.state), f"owner {user(bet.owner_id)}", age_text(bet, now)]
     facts.append(f"📎 {evidence_count} evidence" if evidence_count else "📎 no evidence yet")
-    if bet.expected_at is not None:
-        facts.append(f"signal expected {local_date(bet.expected_at)}")
+    expected = expected_text(bet, now=now, tz=tz) if not State(bet.state).is_final else None
+    if expected:
+        facts.append(expected)
     if bet.snoozed_until is not None and bet.snoozed_until > now:
-        facts.append(f"💤 snoozed until {local_date(bet.snoozed_until)}")
+        facts.append(f"💤 snoozed until {format_date(bet.snoozed_until, tz, now=now)}")
     if bet.link:
         facts.append(f"🔗 {link(bet.link, truncate(bet.link.split('://', 1)[-1], 60))}")
     if pivot_of_number is not None:
@@ -155,22 +174,21 @@ def card(
     bet: Any,
     *,
     now: datetime,
+    tz: ZoneInfo = UTC_ZONE,
     evidence_count: int | None = None,
     pivot_of_number: int | None = None,
 ) -> list[Block]:
-    """A bet's card: what it bets on, how we'll know, where it stands, and the legal moves."""
+    """A bet's card: what it bets on, how we'll know, where it stands, and the legal moves.
+    Coaching is never on it (T11): that was said once, privately, on creation."""
     count = bet.evidence_count if evidence_count is None else evidence_count
     blocks = [
         section(f"{headline(bet)}\n{shown(bet.hypothesis, MAX_HYPOTHESIS_SHOWN)}"),
         section(_signal_text(bet)),
-        context(*_facts(bet, now, count, pivot_of_number)),
+        context(*_facts(bet, now, tz, count, pivot_of_number)),
     ]
     closing = _closing_text(bet)
     if closing:
         blocks.append(section(closing))
-    notes = [note.strip() for note in bet.coach_notes.splitlines() if note.strip()]
-    if notes:
-        blocks.append(context("\n".join(f"🧭 {escape(note)}" for note in notes)))
     state = State(bet.state)
     buttons = [
         button(text, action_id, str(bet.id), style)
@@ -212,11 +230,14 @@ def show_blocks(
     events: Sequence[Any],
     *,
     now: datetime,
+    tz: ZoneInfo = UTC_ZONE,
     pivot_of_number: int | None = None,
 ) -> list[Block]:
     """`/hypothesis show`: the card, its evidence newest first, and its latest history."""
     key = format_key(bet.number)
-    blocks = card(bet, now=now, evidence_count=len(evidence), pivot_of_number=pivot_of_number)
+    blocks = card(
+        bet, now=now, tz=tz, evidence_count=len(evidence), pivot_of_number=pivot_of_number
+    )
     blocks += [divider(), section("*Evidence*")]
     recent = sorted(events, key=lambda event: event.at)[-HISTORY_LENGTH:]
     history: list[Block] = []
@@ -229,6 +250,8 @@ def show_blocks(
             limit=MAX_BLOCKS_MESSAGE - len(blocks) - len(history),
             more="and {n} older pieces of evidence",
         )
+    elif State(bet.state).is_final:
+        blocks.append(context("None was recorded."))
     else:
         example = escape("<text and/or link>")
         blocks.append(context(f"None yet — `/hypothesis evidence {key} + {example}`"))

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bets.keys import format_key
 from bets.lifecycle import State
 from bets.metrics import Ageing, FlowReport, LearnedSince, Learning
+from bets.reading import format_date, format_duration
 from bot.blocks.report import (
     STATUS_EMOJI,
     STATUS_WORDS,
     bet_label,
-    calendar_day,
     fields,
-    in_days,
     learning_fields,
     sle_met_text,
     sle_text,
@@ -40,6 +40,7 @@ from bot.blocks.text import (
     truncate,
     user,
 )
+from usecases.flow import ChannelFigures
 
 MAX_LINES = 15  # per list: a digest is read at a glance, the full list is one command away
 MAX_NO_SIGNAL_LINES = 10
@@ -81,7 +82,7 @@ def _overdue(
     leading = [item for item in report.awaiting if item.leads]
     if not leading:
         return None
-    sle = in_days(report.sle.value)
+    sle = format_duration(report.sle.value)
     lines = []
     for item in leading:
         against = (
@@ -91,7 +92,7 @@ def _overdue(
         )
         lines.append(
             f"• {bet_label(item.number, titles)}{_owner(item.number, owners)} · "
-            f"shipped {in_days(item.age)} ago · {against}"
+            f"shipped {format_duration(item.age)} ago · {against}"
         )
     heading = f"⏰ *Overdue for evidence* ({len(leading)})"
     return section(listing(heading, lines, more=MORE_OVERDUE))
@@ -104,7 +105,7 @@ def _awaiting(report: FlowReport, titles: Mapping[int, str]) -> Block | None:
         return None
     lines = [
         f"{STATUS_EMOJI[item.status]} {bet_label(item.number, titles)} · "
-        f"shipped {in_days(item.age)} ago · {STATUS_WORDS[item.status]}"
+        f"shipped {format_duration(item.age)} ago · {STATUS_WORDS[item.status]}"
         for item in rest
     ]
     heading = f"⏳ *Awaiting feedback* ({len(rest)})"
@@ -114,7 +115,7 @@ def _awaiting(report: FlowReport, titles: Mapping[int, str]) -> Block | None:
 def _learned_line(item: Learning, titles: Mapping[int, str]) -> str:
     outcome = str(item.outcome)
     if item.killed_before_learning:
-        outcome = "killed before learning anything"
+        outcome = "killed without evidence"
     return f"{_LEARNED_EMOJI[item.outcome]} {bet_label(item.number, titles)} — {outcome}"
 
 
@@ -132,7 +133,7 @@ def _learned(learned: LearnedSince, titles: Mapping[int, str]) -> Block | None:
     ]
     early = sum(1 for item in learned.killed if item.killed_before_learning)
     if early:
-        counts[-1] += f" ({early} before learning anything)"
+        counts[-1] += f" ({early} without evidence)"
     items = [*learned.validated, *learned.invalidated, *learned.killed]
     heading = f"🎓 *Learned since the last digest*: {' · '.join(counts)}"
     return section(listing(heading, [_learned_line(item, titles) for item in items], more=MORE_ALL))
@@ -143,9 +144,8 @@ def _time_to_feedback(report: FlowReport) -> Block:
     if report.ttf_median is None:
         headline = f"no feedback in the last {window}"
     else:
-        headline = (
-            f"median {in_days(report.ttf_median)} over the last {window} ({report.ttf_count} bets)"
-        )
+        median = format_duration(report.ttf_median)
+        headline = f"median {median} over the last {window} ({report.ttf_count} bets)"
         trend = trend_text(report)
         if trend:
             headline += f" {trend}"
@@ -186,7 +186,9 @@ def weekly_section(report: FlowReport) -> list[Block]:
     window = window_words(report.window)
     percentiles = "—"
     if report.ttf_median is not None and report.ttf_p85 is not None:
-        percentiles = f"median {in_days(report.ttf_median)} · p85 {in_days(report.ttf_p85)}"
+        percentiles = (
+            f"median {format_duration(report.ttf_median)} · p85 {format_duration(report.ttf_p85)}"
+        )
     blocks = [
         section(f"📅 *The last {window}*"),
         fields(
@@ -231,7 +233,7 @@ def digest_blocks(
     if quiet and (weekly is None or not _has_figures(weekly)):
         return None
     where = f" · #{escape(channel_name)}" if channel_name else ""
-    blocks: list[Block] = [header(f"📋 Hypobot digest{where} · {calendar_day(now, tz)}")]
+    blocks: list[Block] = [header(f"📋 Hypobot digest{where} · {format_date(now, tz, now=now)}")]
     lists = [
         _overdue(report, titles, owners),
         _awaiting(report, titles),
@@ -274,3 +276,25 @@ def digest_text(
     if no_signal:
         parts.append(f"{len(no_signal)} without a signal")
     return truncate(f"Hypobot digest{where}: {', '.join(parts)}", MAX_FALLBACK_TEXT)
+
+
+def digest_payload(figures: ChannelFigures, *, now: datetime) -> dict[str, Any] | None:
+    """The digest as chat.postMessage arguments, or None when it has nothing to say."""
+    kwargs: dict[str, Any] = {
+        "channel_name": None,
+        "learned": figures.learned or LearnedSince((), (), ()),
+        "wip_limit": figures.rules.wip_limit,
+        "no_signal": figures.report.without_signal,
+    }
+    blocks = digest_blocks(
+        figures.report,
+        titles=figures.titles,
+        owners=figures.owners,
+        now=now,
+        tz=figures.rules.tz,
+        weekly=figures.weekly,
+        **kwargs,
+    )
+    if blocks is None:
+        return None
+    return {"text": digest_text(figures.report, **kwargs), "blocks": blocks}

@@ -4,16 +4,16 @@ channels I bet in are learning (awaiting feedback, WIP against its limit, median
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bets.lifecycle import OPEN_STATES, State
 from bets.metrics import FlowReport
+from bets.reading import format_duration
 from bot.blocks import card, ids
 from bot.blocks.digest import wip_text
 from bot.blocks.lists import bet_line
-from bot.blocks.report import in_days, window_words
+from bot.blocks.report import window_words
 from bot.blocks.text import (
     MAX_BLOCKS_VIEW,
     Block,
@@ -24,17 +24,9 @@ from bot.blocks.text import (
     header,
     section,
 )
+from usecases.flow import ChannelFigures
 
 _ORDER = (State.SHIPPED, State.BUILDING, State.PROPOSED)
-
-
-@dataclass(frozen=True)
-class ChannelFlow:
-    """A channel's flow figures now, as its digest computes them."""
-
-    channel_id: str
-    report: FlowReport
-    wip_limit: int | None
 
 
 def _bet_blocks(bets: Sequence[Any], now: datetime, *, budget: int) -> list[Block]:
@@ -71,24 +63,24 @@ def _ttf_text(report: FlowReport) -> str:
     window = window_words(report.window)
     if report.ttf_median is None:
         return f"⏱️ no feedback in the last {window}"
-    return f"⏱️ *median time to feedback* {in_days(report.ttf_median)} (last {window})"
+    return f"⏱️ *median time to feedback* {format_duration(report.ttf_median)} (last {window})"
 
 
 def _sle_text(report: FlowReport) -> str:
     level = report.sle
     source = f"from {level.n} samples" if level.from_sample else "the channel's default"
-    return f"🎯 *SLE* {in_days(level.value)} ({source})"
+    return f"🎯 *SLE* {format_duration(level.value)} ({source})"
 
 
-def channel_section(flow: ChannelFlow) -> Block:
+def channel_section(flow: ChannelFigures) -> Block:
     report = flow.report
     return section(
-        f"*<#{flow.channel_id}>*\n{wip_text(report, flow.wip_limit)}\n"
+        f"*<#{flow.channel_id}>*\n{wip_text(report, flow.rules.wip_limit)}\n"
         f"{_ttf_text(report)} · {_sle_text(report)}"
     )
 
 
-def _channel_blocks(channels: Sequence[ChannelFlow]) -> list[Block]:
+def _channel_blocks(channels: Sequence[ChannelFigures]) -> list[Block]:
     if not channels:
         return []
     return [
@@ -100,7 +92,7 @@ def _channel_blocks(channels: Sequence[ChannelFlow]) -> list[Block]:
 
 
 def home_view(
-    bets: Sequence[Any], *, now: datetime, channels: Sequence[ChannelFlow] = ()
+    bets: Sequence[Any], *, now: datetime, channels: Sequence[ChannelFigures] = ()
 ) -> dict[str, Any]:
     """The Home tab: a New bet button, my bets (cut to fit), then my channels' figures."""
     head: list[Block] = [

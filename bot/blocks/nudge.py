@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bets.durations import format_duration
 from bets.keys import format_key
+from bets.reading import format_date, format_duration
+from bets.timing import EscalationReason
 from bot.blocks import ids
 from bot.blocks.card import MAX_HYPOTHESIS_SHOWN, headline, shown
-from bot.blocks.report import in_days
 from bot.blocks.text import Block, actions, button, context, section, user
 
 MAX_SIGNAL_SHOWN = 1000
@@ -28,7 +29,7 @@ def nudge_blocks(bet: Any, *, now: datetime, sle: timedelta, number: int) -> lis
         ),
         context(
             f"Nudge {number} · reply in this thread with what you learned, "
-            f"or pick an outcome · SLE {in_days(sle)}"
+            f"or pick an outcome · SLE {format_duration(sle)}"
         ),
         actions(
             button("👍 Supports", ids.NUDGE_SUPPORTS, value),
@@ -45,11 +46,31 @@ def nudge_text(bet: Any) -> str:
     return f"{format_key(bet.number)}: evidence is overdue. What have we learned?"
 
 
-def escalation_blocks(bet: Any, *, lead_id: str | None, reason: str) -> list[Block]:
+def escalation_text(bet: Any) -> str:
+    return f"{format_key(bet.number)} is overdue for evidence"
+
+
+def escalation_blocks(
+    bet: Any,
+    *,
+    lead_id: str | None,
+    reason: EscalationReason,
+    unanswered: int,
+    sle: timedelta,
+    now: datetime,
+    owner_away_until: datetime | None,
+    tz: ZoneInfo,
+) -> list[Block]:
+    """The lead's mention in the bet's thread (T3), saying why, and when the owner is away
+    until when (T4)."""
     who = f"{user(lead_id)}: " if lead_id else ""
-    return [
-        section(
-            f"⏰ {who}{headline(bet)} is overdue for evidence ({reason}). "
-            "It now leads the channel's digest."
-        )
-    ]
+    if reason is EscalationReason.UNANSWERED:
+        why = f"{unanswered} nudges without an answer"
+    else:
+        age = format_duration(now - bet.shipped_at)
+        why = f"shipped {age} ago, past the SLE of {format_duration(sle)}"
+    text = f"⏰ {who}{headline(bet)} is overdue for evidence ({why}). It now leads the digest."
+    if owner_away_until is not None:
+        until = format_date(owner_away_until, tz, now=now)
+        text += f" Its owner {user(bet.owner_id)} is away until {until}."
+    return [section(text)]

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bets.durations import format_duration
 from bets.keys import format_key
 from bets.metrics import (
     SLE_LOOKBACK,
@@ -20,6 +19,7 @@ from bets.metrics import (
     Sle,
     Trend,
 )
+from bets.reading import format_date, format_duration
 from bot.blocks.card import shown
 from bot.blocks.text import (
     MAX_FALLBACK_TEXT,
@@ -72,28 +72,12 @@ def _with_article(number: int) -> str:
     return f"{'an' if spoken_vowel else 'a'} {number}%"
 
 
-def calendar_day(moment: datetime, tz: ZoneInfo, *, now: datetime | None = None) -> str:
-    """`Tue 8 Dec` in the channel's zone; the year is added when it is not `now`'s."""
-    local = moment.astimezone(tz)
-    text = f"{local:%a} {local.day} {local:%b}"
-    if now is not None and local.year != now.astimezone(tz).year:
-        text += f" {local.year}"
-    return text
-
-
-def in_days(delta: timedelta) -> str:
-    """`16d`, `5h`: flow figures count whole days (as the SLE setting does), never weeks."""
-    if delta < timedelta(days=1):
-        return format_duration(delta)
-    return f"{delta.days}d"
-
-
 def window_words(window: timedelta) -> str:
     """`30 days` for whole days (`1 day`), else a short duration such as `12h`."""
     if window % timedelta(days=1) == timedelta(0):
         days = window.days
         return f"{days} day" if days == 1 else f"{days} days"
-    return in_days(window)
+    return format_duration(window)
 
 
 def title_of(number: int, titles: Mapping[int, str]) -> str:
@@ -113,10 +97,10 @@ def sle_text(level: Sle) -> str:
     if level.from_sample:
         return (
             f"{percent(SLE_PERCENTILE)} of bets get feedback within "
-            f"{in_days(level.value)} ({level.n} samples over {lookback})"
+            f"{format_duration(level.value)} ({level.n} samples over {lookback})"
         )
     return (
-        f"Default SLE {in_days(level.value)} "
+        f"Default SLE {format_duration(level.value)} "
         f"(fewer than {SLE_MIN_SAMPLES} samples in the last {lookback})"
     )
 
@@ -125,9 +109,12 @@ def sle_met_text(report: FlowReport) -> str | None:
     """ "✅ SLE met: 88% of bets within 14d", "⚠️ SLE not met: …"; None without samples."""
     if report.sle_attainment is None:
         return None
-    share = f"{percent(report.sle_attainment, floor=True)} of bets within " + in_days(
-        report.sle.value
+    share = (
+        f"{percent(report.sle_attainment, floor=True)} of bets within "
+        f"{format_duration(report.sle.value)}"
     )
+    if report.sle_misses_awaiting:
+        share += f", counting {report.sle_misses_awaiting} still awaiting past it"
     if report.sle_met:
         return f"✅ SLE met: {share}"
     return f"⚠️ SLE not met: {share} (aim: {percent(SLE_PERCENTILE)})"
@@ -138,20 +125,28 @@ def trend_text(report: FlowReport) -> str:
     if report.trend is None or report.previous_ttf_median is None:
         return ""
     before = window_words(report.window)
-    return (
-        f"{TREND_WORDS[report.trend]} the {before} before ({in_days(report.previous_ttf_median)})"
-    )
+    median = format_duration(report.previous_ttf_median)
+    return f"{TREND_WORDS[report.trend]} the {before} before ({median})"
 
 
-def forecast_text(number: int, forecast: datetime | None, *, now: datetime, tz: ZoneInfo) -> str:
-    """ "With the last 90 days' TTF, H-12 has an 85% chance of feedback by Tue 8 Dec"."""
-    key = format_key(number)
+def forecast_text(item: Awaiting, sle: Sle, *, now: datetime, tz: ZoneInfo) -> str:
+    """ "With the last 90 days' TTF (12 samples), H-12 has an 85% chance of feedback by
+    Tue 8 Dec"; no date at all under 5 samples, since one or two say nothing (T8)."""
+    key = format_key(item.number)
     lookback = window_words(SLE_LOOKBACK)
-    if forecast is None:
+    if sle.n < SLE_MIN_SAMPLES:
+        return (
+            f"Not enough history for a forecast for {key}: {sle.n} feedback sample(s) in the "
+            f"last {lookback}, {SLE_MIN_SAMPLES} needed"
+        )
+    if item.expected_by is None:
         return f"No bet in the last {lookback} waited this long: no forecast for {key} yet"
     chance = _with_article(round(SLE_PERCENTILE * 100))
-    day = calendar_day(forecast, tz, now=now)
-    return f"With the last {lookback}' TTF, {key} has {chance} chance of feedback by {day}"
+    day = format_date(item.expected_by, tz, now=now)
+    return (
+        f"With the last {lookback}' TTF ({item.forecast_sample} samples), {key} has {chance} "
+        f"chance of feedback by {day}"
+    )
 
 
 def forecast_method_text() -> str:
@@ -176,7 +171,7 @@ def fields(*pairs: tuple[str, str]) -> Block:
 
 
 def _or_dash(value: timedelta | None) -> str:
-    return "—" if value is None else in_days(value)
+    return "—" if value is None else format_duration(value)
 
 
 def learning_fields(report: FlowReport) -> Block:
@@ -188,7 +183,7 @@ def learning_fields(report: FlowReport) -> Block:
         )
     kills = f"{report.killed}"
     if report.killed:
-        kills += f" ({report.killed_before_learning} before learning anything)"
+        kills += f" ({report.killed_before_learning} without evidence)"
     return fields(
         ("Validation rate", rate),
         ("Killed", kills),
@@ -207,17 +202,12 @@ def _oldest(awaiting: Sequence[Awaiting]) -> list[Awaiting]:
 
 
 def _awaiting_line(
-    item: Awaiting,
-    titles: Mapping[int, str],
-    forecast: datetime | None,
-    *,
-    now: datetime,
-    tz: ZoneInfo,
+    item: Awaiting, titles: Mapping[int, str], sle: Sle, *, now: datetime, tz: ZoneInfo
 ) -> str:
     status = f"{STATUS_EMOJI[item.status]} {STATUS_WORDS[item.status]}"
     return (
-        f"{bet_label(item.number, titles)} · shipped {in_days(item.age)} ago · "
-        f"{status}\n↳ {forecast_text(item.number, forecast, now=now, tz=tz)}"
+        f"{bet_label(item.number, titles)} · shipped {format_duration(item.age)} ago · "
+        f"{status}\n↳ {forecast_text(item, sle, now=now, tz=tz)}"
     )
 
 
@@ -240,15 +230,11 @@ def report_blocks(
     *,
     window_label: str,
     titles: Mapping[int, str],
-    forecasts: Mapping[int, datetime],
     now: datetime,
     tz: ZoneInfo,
 ) -> list[Block]:
     """The flow report over `window_label` (e.g. "last 30 days"): time to feedback and its
-    SLE, learning, WIP, and the oldest bets awaiting feedback with their forecast.
-
-    A forecast missing from `forecasts` falls back to the one in the report's `Awaiting`.
-    """
+    SLE, learning, WIP, and the oldest bets awaiting feedback with their forecast."""
     blocks: list[Block] = [header(f"📊 Flow report · {escape(window_label)}")]
     blocks.append(
         fields(
@@ -274,9 +260,7 @@ def report_blocks(
     if report.awaiting:
         oldest = _oldest(report.awaiting)
         lines = [
-            _awaiting_line(
-                item, titles, forecasts.get(item.number, item.expected_by), now=now, tz=tz
-            )
+            _awaiting_line(item, titles, report.sle, now=now, tz=tz)
             for item in oldest[:OLDEST_SHOWN]
         ]
         blocks += [divider(), section("*Oldest awaiting feedback*")]
@@ -291,10 +275,10 @@ def report_text(report: FlowReport, *, window_label: str) -> str:
     """The notification text: the headline figures in one line."""
     parts = [f"Flow report, {escape(window_label)}: {report.ttf_count} feedback samples"]
     if report.ttf_median is not None:
-        parts.append(f"median time to feedback {in_days(report.ttf_median)}")
+        parts.append(f"median time to feedback {format_duration(report.ttf_median)}")
     if report.ttf_p85 is not None:
-        parts.append(f"p85 {in_days(report.ttf_p85)}")
+        parts.append(f"p85 {format_duration(report.ttf_p85)}")
     met = sle_met_text(report)
-    parts.append(met.split(" ", 1)[1] if met else f"SLE {in_days(report.sle.value)}")
+    parts.append(met.split(" ", 1)[1] if met else f"SLE {format_duration(report.sle.value)}")
     parts.append(f"{len(report.awaiting)} awaiting feedback")
     return truncate(", ".join(parts), MAX_FALLBACK_TEXT)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -115,13 +114,6 @@ def link(url: str, label: str | None = None) -> str:
         return escape(url)
     safe_url = "".join(_URL_UNSAFE.get(char, char) for char in url)
     return f"<{safe_url}|{escape(label)}>" if label else f"<{safe_url}>"
-
-
-def local_date(moment: datetime) -> str:
-    """A date each reader sees in their own time zone, with an ISO fallback."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return f"<!date^{int(moment.timestamp())}^{{date_short}}|{moment:%Y-%m-%d}>"
 
 
 def plain(text: str) -> Block:

@@ -6,25 +6,12 @@ import logging
 from typing import Any
 
 import aiohttp
-import asyncpg
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
-from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
+
+from usecases.results import DATABASE_UNREACHABLE
 
 log = logging.getLogger("hypobot.listeners")
-
-# A lost or restarted database: retrying is the right advice. Tortoise does not translate
-# every asyncpg connection error, so those are named here too.
-TRANSIENT = (
-    DBConnectionError,
-    OperationalError,
-    TransactionManagementError,
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InternalClientError,
-)
 
 TRY_AGAIN = (
     "Hypobot couldn't reach its database just now, so nothing was changed. "
@@ -35,7 +22,7 @@ OUR_FAULT = "Something went wrong on Hypobot's side, so nothing was changed. Ple
 
 def failure_text(error: BaseException, *, where: str) -> str:
     """Log the failure (type and place, never the payload) and say what the user can do."""
-    transient = isinstance(error, TRANSIENT)
+    transient = isinstance(error, (*DATABASE_UNREACHABLE, OSError))
     log.error(
         "listener.failed",
         extra={"where": where, "error_type": type(error).__name__, "transient": transient},

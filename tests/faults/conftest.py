@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from storage import bets as bet_store
+from bets.metrics import BetFacts
+from console.fakeslack import FakeSlack
+from console.signing import SIGNING_SECRET
 from storage.models import Bet, Channel, Claim, Event, Evidence, Outbox, Person, Workspace
+from tests import stored
 from tests.conftest import Hypobot
-from tests.fakeslack import FakeSlack
-from tests.signing import SIGNING_SECRET
 
 # For tests only PostgreSQL can run: override the `database` fixture's parameters.
 POSTGRES_ONLY = pytest.mark.parametrize("database", ["postgres"], indirect=True)
@@ -224,18 +225,13 @@ async def terminate_backends(
     return len(rows)
 
 
-async def stored_bet(channel: str, n: int, now: datetime) -> Bet:
-    """Bet n of workspace T1 in `channel`, created through storage (its card row queued)."""
-    return await bet_store.create_bet(
+async def stored_bet(channel: str, n: int, now: datetime) -> BetFacts:
+    """Bet n of workspace T1 in `channel`, created through the use case (its card queued)."""
+    return await stored.stored_bet(
         "T1",
-        bet_store.NewBet(
-            channel_id=channel,
-            title=f"Bet {n} in {channel}",
-            hypothesis=f"We believe change {n} for admins will cut tickets",
-            signal="tickets drop",
-            owner_id="U1",
-            creator_id="U1",
-        ),
         now=now,
-        timezone="UTC",
+        channel=channel,
+        title=f"Bet {n} in {channel}",
+        hypothesis=f"We believe change {n} for admins will cut tickets",
+        signal="tickets drop",
     )

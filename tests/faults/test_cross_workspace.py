@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from bot.blocks import ids
 from bot.listeners import actions
+from console.signing import message_event
 from storage.models import Bet, Evidence
 from tests.conftest import Hypobot
 from tests.faults.conftest import snapshot
 from tests.flows import settle
-from tests.signing import message_event
 
 A, B = "TA", "TB"
 SECRET = "ALPHA-SECRET"

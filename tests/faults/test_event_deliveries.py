@@ -12,11 +12,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from console.signing import message_event
 from storage.models import Bet, Event, Evidence, Outbox
 from tests.conftest import Hypobot
 from tests.faults.conftest import outbox_id_of
 from tests.flows import posted_bet, settle
-from tests.signing import message_event
 
 AUTHOR = "U3"
 

@@ -14,15 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import grammar
+from bot.answers import Reply
 from bot.blocks import ids
 from bot.listeners import actions
 from bot.server import MAX_BODY
-from bot.service import Reply
+from console.signing import FORM, JSON, sign, slash_command_body
 from tests.conftest import Hypobot
 from tests.faults.conftest import SQLITE_ONLY, footprint
 from tests.faults.test_grammar_properties import batches
 from tests.flows import ONE_LINER, settle
-from tests.signing import FORM, JSON, sign, slash_command_body
 
 SERVED = settings(
     deadline=None,
@@ -62,7 +62,7 @@ async def some_bets(hypobot: Hypobot) -> None:
 def record_replies(hypobot: Hypobot) -> list[Reply]:
     """Every Reply the service gives a slash command, so a test knows which were errors."""
     replies: list[Reply] = []
-    service = hypobot.runtime.service
+    service = hypobot.runtime.answers
     run = service.run
 
     async def recorded(actor: Any, command: Any) -> Reply:

@@ -16,12 +16,12 @@ import pytest
 
 from bets.lifecycle import Move, MoveRequest
 from bot.courier import MAX_ATTEMPTS
-from storage import bets as bet_store
 from storage import outbox as outbox_store
 from storage.models import Bet, Outbox
 from tests.conftest import Hypobot
 from tests.faults.conftest import assert_each_row_posted_once, outbox_id_of, stored_bet
 from tests.jobs_support import run_job
+from tests.stored import moved
 
 LIVE = ("C1", "C2", "C4")
 ARCHIVED = "C3"
@@ -35,9 +35,7 @@ async def _queue_messages(hypobot: Hypobot, channels: tuple[str, ...] = (*LIVE, 
         for n in range(3 if channel != ARCHIVED else 1):
             bet = await stored_bet(channel, n, now)
             if n == 0:  # a second card row: an update that must wait for the post
-                await bet_store.move_bet(
-                    "T1", bet.id, MoveRequest(Move.START), actor_id="U1", source="test", now=now
-                )
+                await moved("T1", bet.id, MoveRequest(Move.START), now=now)
             await outbox_store.enqueue(
                 "T1", channel, "notice", {"text": f"notice {n} in {channel}"}, now=now
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.service import Actor
+from bot.answers import Actor
 
 
 def actor_of(body: dict[str, Any]) -> Actor:

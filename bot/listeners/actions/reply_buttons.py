@@ -11,23 +11,23 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bets.lifecycle import Move, MoveRequest
+from bets.evidence import Verdict
+from bets.lifecycle import Move, MoveRequest, allowed_moves
+from bot.answers import Reply, refused
 from bot.blocks import ids, modals, replies
 from bot.listeners.actions.common import actor_of, row_id
 from bot.listeners.safety import failure_text, respond_safely
 from bot.runtime import Runtime
-from bot.service import Reply, refused
-from storage import bets as store
 
 _VERDICTS = {
-    ids.VERDICT_SUPPORTS: "supports",
-    ids.VERDICT_REFUTES: "refutes",
-    ids.VERDICT_NOTE: "inconclusive",
+    ids.VERDICT_SUPPORTS: Verdict.SUPPORTS,
+    ids.VERDICT_REFUTES: Verdict.REFUTES,
+    ids.VERDICT_NOTE: Verdict.INCONCLUSIVE,
 }
 
 
 def reply_button(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    service = runtime.service
+    answers = runtime.answers
 
     async def handle(
         ack: AsyncAck,
@@ -41,20 +41,24 @@ def reply_button(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         evidence_id = row_id(action)
         replace = False
         try:
-            evidence = (
-                await store.evidence_by_id(actor.team_id, evidence_id) if evidence_id else None
-            )
-            bet = await store.bet_by_id(actor.team_id, evidence.bet_id) if evidence else None
-            if evidence is None or bet is None:
-                reply: Reply | None = refused("That evidence doesn't exist in this workspace.")
+            found = await answers.evidence(actor, evidence_id or 0)
+            reply: Reply | None = None
+            if isinstance(found, Reply):
+                reply = found
             elif action["action_id"] in _VERDICTS:
-                reply = await service.settle_verdict(
+                bet, evidence = found
+                reply = await answers.settle_verdict(
                     actor, evidence.id, _VERDICTS[action["action_id"]]
                 )
                 replace = reply.ok
             elif action["action_id"] == ids.REPLY_VALIDATE:
-                reply = await service.move(
-                    actor, bet, MoveRequest(Move.VALIDATE), source="thread", evidence_id=evidence.id
+                bet, evidence = found
+                reply = await answers.move(
+                    actor,
+                    MoveRequest(Move.VALIDATE),
+                    source="thread",
+                    bet_id=bet.id,
+                    evidence_id=evidence.id,
                 )
                 if reply.ok:
                     reply = Reply(
@@ -62,14 +66,18 @@ def reply_button(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                         blocks=replies.reply_answered(bet, evidence, "validated the bet"),
                     )
                     replace = True
-            elif not await service.may_close(actor, bet):
-                reply = await service.move(
-                    actor, bet, MoveRequest(Move.INVALIDATE), source="thread"
+            elif Move.INVALIDATE not in allowed_moves((bet := found[0]).state):
+                reply = await answers.move(  # T12: says plainly where the bet stands
+                    actor, MoveRequest(Move.INVALIDATE), source="thread", bet_id=bet.id
+                )
+            elif not await answers.may_close(actor, bet):
+                reply = await answers.move(
+                    actor, MoveRequest(Move.INVALIDATE), source="thread", bet_id=bet.id
                 )
             else:
                 view = modals.close_modal(bet, Move.INVALIDATE)
                 meta = json.loads(view.get("private_metadata") or "{}")
-                view["private_metadata"] = json.dumps({**meta, "evidence_id": evidence.id})
+                view["private_metadata"] = json.dumps({**meta, "evidence_id": found[1].id})
                 await client.views_open(trigger_id=body["trigger_id"], view=view)
                 reply = None
         except Exception as error:

@@ -13,12 +13,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import grammar
+from bot.answers import Actor, Reply, refused
 from bot.blocks import modals
 from bot.blocks.text import escape
 from bot.listeners.safety import failure_text, respond_safely
 from bot.runtime import Runtime
-from bot.service import Actor, Reply, refused
-from storage import outbox as outbox_store
 
 log = logging.getLogger("hypobot.commands")
 
@@ -43,13 +42,14 @@ async def post_with_chart(
 ) -> None:
     """Send a queued message now and put its chart in the message's thread."""
     await runtime.courier.deliver(ids=[outbox_id])
-    row = await outbox_store.row(team_id, outbox_id)
-    if chart is None or row is None or row.message_ts is None:
+    posted = await runtime.courier.posted(team_id, outbox_id)
+    if chart is None or posted is None:
         return  # not sent yet: the outbox retries the message; the chart is best effort
+    channel_id, message_ts = posted
     try:
         await client.files_upload_v2(
-            channel=row.channel_id,
-            thread_ts=row.message_ts,
+            channel=channel_id,
+            thread_ts=message_ts,
             content=chart,
             filename="time-to-feedback.png",
             title="Time to feedback",
@@ -61,7 +61,7 @@ async def post_with_chart(
 async def _answer(runtime: Runtime, actor: Actor, parsed: grammar.Command) -> Reply:
     """The service's reply, or what to tell the person when it failed."""
     try:
-        return await runtime.service.run(actor, parsed)
+        return await runtime.answers.run(actor, parsed)
     except Exception as error:
         return refused(failure_text(error, where="command"))
 

@@ -18,7 +18,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from bot.blocks.links import link_notice
 from bot.listeners.safety import failure_text
 from bot.runtime import Runtime
-from storage import links as link_store
+from usecases import links
 
 # Slack wraps every link in a message's text: <https://x.test/a?b=1&amp;c=2|label>.
 _LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>", re.IGNORECASE)
@@ -57,21 +57,18 @@ def link_shared_in_channel(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         team_id = str(context.team_id)  # the receiving workspace, as for thread replies
         urls = links_in(event.get("text") or "")
         try:
-            bets = await link_store.bets_linked(team_id, spellings(urls))
-            if not bets:
-                return
-            queued = await link_store.queue_notice(
-                team_id,
-                event["channel"],
-                event["ts"],
-                bets,
-                now=runtime.service.clock(),
+            queued = await links.notice_links(
+                runtime.answers.context,
+                team_id=team_id,
+                channel_id=event["channel"],
+                message_ts=event["ts"],
+                urls=spellings(urls),
                 payload=link_notice,
             )
         except Exception as error:
             failure_text(error, where="link_shared_in_channel")
             return
-        if queued is not None:
+        if queued:
             runtime.courier.kick()
 
     return handle

@@ -51,7 +51,7 @@ def thread_reply(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 permalink = found.get("permalink")
             except SlackApiError:
                 pass  # the evidence stands without its permalink
-            recorded = await runtime.service.thread_reply(
+            recorded = await runtime.answers.thread_reply(
                 team_id=str(team_id),
                 channel_id=event["channel"],
                 thread_ts=event["thread_ts"],

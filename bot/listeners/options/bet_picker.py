@@ -11,7 +11,6 @@ from bot.blocks import shortcut as shortcut_blocks
 from bot.listeners.safety import failure_text
 from bot.listeners.views.common import actor_of
 from bot.runtime import Runtime
-from storage import bets as store
 
 MAX_QUERY = 100  # nobody types more into a picker; longer input is cut, not searched
 
@@ -21,7 +20,7 @@ def bet_picker(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         query = str(body.get("value") or "")[:MAX_QUERY]
         try:
             actor = actor_of(body)
-            found = await store.search_open_bets(
+            found = await runtime.answers.search(
                 actor.team_id, query, limit=shortcut_blocks.MAX_OPTIONS
             )
         except Exception as error:

@@ -14,7 +14,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bets.evidence import Verdict
 from bot import grammar
+from bot.answers import posted_at
 from bot.blocks import ids
 from bot.blocks import shortcut as shortcut_blocks
 from bot.blocks.modals import VERDICTS
@@ -28,7 +30,7 @@ from bot.listeners.views.common import (
     typed_text,
 )
 from bot.runtime import Runtime
-from storage import bets as store
+from usecases.bets import NewEvidence
 
 log = logging.getLogger("hypobot.shortcuts")
 
@@ -69,7 +71,7 @@ def _picked_bet(view: dict[str, Any]) -> int | None:
 
 
 def record_evidence_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    service = runtime.service
+    answers = runtime.answers
 
     async def handle(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = fields_of(view)
@@ -99,29 +101,27 @@ def record_evidence_submission(runtime: Runtime) -> Callable[..., Awaitable[None
             return
         actor = actor_of(body, channel_id)
         try:
-            bet = await store.bet_by_id(actor.team_id, bet_id)
-            if bet is None:
-                await show_errors(ack, {ids.F_BET: "That bet doesn't exist in this workspace."})
-                return
-            reply = await service.add_evidence(
-                actor,
-                bet,
-                verdict=verdict,
-                text=text,
-                link=permalink,
+            new = NewEvidence(
+                Verdict(verdict),
+                text,
                 source="shortcut",
+                link=permalink,
                 permalink=permalink,
                 channel_id=channel_id,
                 message_ts=message_ts,
+                posted_at=posted_at(message_ts, answers.clock()),  # the message's own time (T5)
             )
+            reply = await answers.add_evidence(actor, new, bet_id=bet_id)
         except Exception as error:
             await show_errors(ack, {ids.F_BET: failure_text(error, where="record_evidence_view")})
             return
         if not reply.ok:
             await show_errors(ack, {ids.F_BET: reply.text.replace("*", "")})
             return
-        await ack(response_action="update", view=shortcut_blocks.recorded_view(bet, verdict))
-        log.info("evidence.shortcut", extra={"team_id": actor.team_id, "bet_id": bet.id})
+        assert reply.bet is not None
+        view = shortcut_blocks.recorded_view(reply.bet, verdict)
+        await ack(response_action="update", view=view)
+        log.info("evidence.shortcut", extra={"team_id": actor.team_id, "bet_id": reply.bet.id})
         runtime.courier.kick()
 
     return handle

@@ -20,13 +20,12 @@ from bot.listeners.views.common import (
     typed_text,
 )
 from bot.runtime import Runtime
-from storage import bets as store
 
 CLOSING = {"validate": Move.VALIDATE, "invalidate": Move.INVALIDATE, "kill": Move.KILL}
 
 
 def close_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    service = runtime.service
+    answers = runtime.answers
 
     async def handle(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = fields_of(view)
@@ -52,15 +51,11 @@ def close_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         actor = actor_of(body)
         evidence_id = meta.get("evidence_id")
         try:
-            bet = await store.bet_by_id(actor.team_id, int(meta.get("bet_id") or 0))
-            if bet is None:
-                await show_errors(ack, {ids.F_TEXT: "That bet doesn't exist in this workspace."})
-                return
-            reply = await service.move(
+            reply = await answers.move(
                 actor,
-                bet,
                 MoveRequest(move, text, link, learned),
                 source="modal",
+                bet_id=int(meta.get("bet_id") or 0),
                 evidence_id=int(evidence_id) if evidence_id else None,
             )
         except Exception as error:

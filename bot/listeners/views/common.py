@@ -8,9 +8,9 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import grammar
+from bot.answers import Actor
 from bot.blocks import modals
 from bot.blocks.text import escape
-from bot.service import Actor
 
 MAX_LINK = 2000
 

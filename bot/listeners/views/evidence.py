@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bets.evidence import Verdict
 from bot.blocks import ids
 from bot.listeners.safety import failure_text
 from bot.listeners.views.common import (
@@ -19,13 +20,13 @@ from bot.listeners.views.common import (
     typed_text,
 )
 from bot.runtime import Runtime
-from storage import bets as store
+from usecases.bets import NewEvidence
 
-VERDICTS = ("supports", "refutes", "inconclusive")
+VERDICTS = {str(v): v for v in (Verdict.SUPPORTS, Verdict.REFUTES, Verdict.INCONCLUSIVE)}
 
 
 def evidence_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    service = runtime.service
+    answers = runtime.answers
 
     async def handle(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
@@ -46,13 +47,8 @@ def evidence_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         actor = actor_of(body)
         bet_id = metadata_of(view).get("bet_id")
         try:
-            bet = await store.bet_by_id(actor.team_id, int(bet_id)) if bet_id else None
-            if bet is None:
-                await show_errors(ack, {ids.F_TEXT: "That bet doesn't exist in this workspace."})
-                return
-            reply = await service.add_evidence(
-                actor, bet, verdict=verdict, text=text, link=link, source="modal"
-            )
+            new = NewEvidence(VERDICTS[verdict], text, source="modal", link=link)
+            reply = await answers.add_evidence(actor, new, bet_id=int(bet_id or 0))
         except Exception as error:
             await show_errors(ack, {ids.F_TEXT: failure_text(error, where="evidence_view")})
             return

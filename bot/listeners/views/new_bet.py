@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bets.durations import WHEN_HELP, parse_when
 from bets.hypothesis import MAX_TEXT, MAX_TITLE
+from bot.answers import BetDraft, draft_title
 from bot.blocks import ids
 from bot.listeners.safety import failure_text
 from bot.listeners.views.common import (
@@ -21,7 +22,6 @@ from bot.listeners.views.common import (
     typed_text,
 )
 from bot.runtime import Runtime
-from bot.service import BetDraft, draft_title
 
 
 def _field_errors(values: dict[str, str | None], now: Any) -> dict[str, str]:
@@ -46,7 +46,7 @@ def _field_errors(values: dict[str, str | None], now: Any) -> dict[str, str]:
 
 
 def new_bet_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
-    service = runtime.service
+    answers = runtime.answers
 
     async def handle(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
@@ -54,7 +54,7 @@ def new_bet_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         values = fields_of(view)
         if not values.get(ids.F_CHANNEL):
             values[ids.F_CHANNEL] = metadata_of(view).get("channel_id")
-        errors = _field_errors(values, service.clock())
+        errors = _field_errors(values, answers.clock())
         if errors:
             await show_errors(ack, errors)
             return
@@ -71,7 +71,7 @@ def new_bet_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             expect=(values.get(ids.F_EXPECT) or "").strip() or None,
         )
         try:
-            reply = await service.create(actor, draft)
+            reply = await answers.create(actor, draft)
         except Exception as error:
             await show_errors(ack, {ids.F_HYPOTHESIS: failure_text(error, where="new_bet_view")})
             return
