@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, timedelta
 
 _PART = re.compile(
     r"(\d{1,4})\s*(weeks|week|wks|wk|w|days|day|d|hours|hour|hrs|hr|h|mins|min|m)(?![a-z])", re.I
@@ -37,29 +37,3 @@ def parse_date(text: str) -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError:
         return None
-
-
-def parse_when(text: str, *, now: datetime, tz: tzinfo) -> datetime | None:
-    """A moment after `now`: `now + duration`, or the start of a local date in `tz`."""
-    duration = parse_duration(text)
-    if duration is not None:
-        return now + duration
-    day = parse_date(text)
-    if day is None:
-        return None
-    moment = datetime.combine(day, time(0, 0), tzinfo=tz)
-    return moment if moment > now else None
-
-
-def format_duration(delta: timedelta) -> str:
-    """A short human age: `45m`, `5h`, `3d`, `2w 3d`."""
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h"
-    days = seconds // 86400
-    if days < 14:
-        return f"{days}d"
-    weeks, rest = divmod(days, 7)
-    return f"{weeks}w {rest}d" if rest else f"{weeks}w"

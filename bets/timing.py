@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bets.durations import parse_date, parse_duration
 from bets.hours import WEEKDAYS, WorkingHours
 from bets.metrics import BetFacts, is_awaiting
 
@@ -239,3 +240,33 @@ def is_overdue(bet: BetFacts, *, nudge_after: timedelta, now: datetime) -> bool:
         shipped_at=bet.shipped_at, expected=expected_of(bet), nudge_after=nudge_after
     )
     return due <= now
+
+
+# --------------------------------------------------------------------------- typed expectations
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """When a bet's signal should show, as typed: an absolute moment, or "within N" of
+    shipping (T1)."""
+
+    at: datetime | None = None
+    within: timedelta | None = None
+
+
+def read_expectation(
+    text: str, *, shipped_at: datetime | None, now: datetime, tz: ZoneInfo
+) -> Expectation | None:
+    """`expect` and the form's "expected by" (T1, T2): a date is absolute (the start of that
+    day in the channel's zone); a duration counts from shipping, or from now for a bet that
+    has shipped already. None when it is neither, or not in the future."""
+    duration = parse_duration(text)
+    if duration is not None:
+        if shipped_at is None:
+            return Expectation(within=duration)
+        return Expectation(at=now + duration)
+    day = parse_date(text)
+    if day is None:
+        return None
+    moment = datetime.combine(day, time(0, 0), tzinfo=tz)
+    return Expectation(at=moment) if moment > now else None

@@ -155,6 +155,12 @@ def is_postgres_connection(model: type[Model] | None = None) -> bool:
     return bool((model or Channel)._meta.db.capabilities.dialect == "postgres")
 
 
+def placeholders(connection: Any) -> Any:
+    """A function that writes `?` placeholders as `connection`'s dialect wants them."""
+    postgres = connection.capabilities.dialect == "postgres"
+    return _numbered if postgres else (lambda sql: sql)
+
+
 def _numbered(sql: str) -> str:
     """`?` placeholders as PostgreSQL's $1, $2, … (none of our SQL has a literal `?`)."""
     parts = sql.split("?")

@@ -133,3 +133,16 @@ async def eventually(check: Any, timeout: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still false after {timeout}s: {check.__name__}")
         await asyncio.sleep(0.02)
+
+
+# --- kinds ---------------------------------------------------------------------------------
+
+SLOW_KINDS = ("processes", "faults")  # start processes, kill them, or storm the app
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under tests/processes/ and tests/faults/ are marked `slow`:
+    `pytest -m "not slow"` runs the rest in about a minute."""
+    for item in items:
+        if any(kind in item.path.parts for kind in SLOW_KINDS):
+            item.add_marker(pytest.mark.slow)

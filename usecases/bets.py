@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 
-from bets.durations import parse_date, parse_duration
 from bets.evidence import EvidenceFacts, Verdict, feedback_moments, verdict_of_move
 from bets.hypothesis import coach
 from bets.lifecycle import (
@@ -33,7 +32,7 @@ from bets.lifecycle import (
     transition,
 )
 from bets.metrics import BetFacts
-from bets.timing import is_overdue
+from bets.timing import Expectation, is_overdue, read_expectation
 from storage import bets as store
 from storage import db
 from storage.models import Bet, Evidence
@@ -207,36 +206,12 @@ async def list_bets(ctx: Context, actor: Actor, scope: str) -> Listed:
 # --- creating -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Expectation:
-    at: datetime | None = None
-    within: timedelta | None = None
-
-
-def _expectation(
-    text: str, *, shipped_at: datetime | None, now: datetime, tz: ZoneInfo
-) -> _Expectation | None:
-    """When the signal should show (T1), from what was typed: a date is absolute (the start
-    of that day in the channel's zone); a duration counts from shipping, or from now for a
-    bet already shipped. None when it is neither, or in the past."""
-    duration = parse_duration(text)
-    if duration is not None:
-        if shipped_at is None:
-            return _Expectation(within=duration)
-        return _Expectation(at=now + duration)
-    day = parse_date(text)
-    if day is None:
-        return None
-    moment = datetime.combine(day, time(0, 0), tzinfo=tz)
-    return _Expectation(at=moment) if moment > now else None
-
-
 async def create(ctx: Context, actor: Actor, draft: BetDraft) -> Created | Refused:
     now = ctx.clock()
-    expectation = _Expectation(within=draft.expect_within)
+    expectation = Expectation(within=draft.expect_within)
     if draft.expect:
         zone = await zone_of(ctx, actor.team_id, draft.channel_id)
-        parsed = _expectation(draft.expect, shipped_at=None, now=now, tz=zone)
+        parsed = read_expectation(draft.expect, shipped_at=None, now=now, tz=zone)
         if parsed is None:
             return Refused(Why.BAD_WHEN, quoted=draft.expect)
         expectation = parsed
@@ -645,7 +620,7 @@ async def expect(
     now = ctx.clock()
 
     def changes(bet: Bet, zone: ZoneInfo) -> dict[str, Any] | Refused:
-        parsed = _expectation(when, shipped_at=bet.shipped_at, now=now, tz=zone)
+        parsed = read_expectation(when, shipped_at=bet.shipped_at, now=now, tz=zone)
         if parsed is None:
             return Refused(Why.BAD_WHEN, number=bet.number, quoted=when)
         return {"expected_at": parsed.at, "expect_within_s": _seconds(parsed.within)}

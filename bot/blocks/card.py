@@ -134,7 +134,8 @@ def _facts(
     expected = expected_text(bet, now=now, tz=tz) if not State(bet.state).is_final else None
     if expected:
         facts.append(expected)
-    if bet.snoozed_until is not None and bet.snoozed_until > now:
+    snoozed = bet.snoozed_until is not None and bet.snoozed_until > now
+    if snoozed and State(bet.state) is State.SHIPPED:
         facts.append(f"💤 snoozed until {format_date(bet.snoozed_until, tz, now=now)}")
     if bet.link:
         facts.append(f"🔗 {link(bet.link, truncate(bet.link.split('://', 1)[-1], 60))}")

@@ -8,10 +8,12 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bets.durations import WHEN_HELP, parse_when
+from bets.durations import WHEN_HELP
 from bets.hypothesis import MAX_TEXT, MAX_TITLE
+from bets.timing import read_expectation
 from bot.answers import BetDraft, draft_title
 from bot.blocks import ids
+from bot.blocks.card import UTC_ZONE
 from bot.listeners.safety import failure_text
 from bot.listeners.views.common import (
     actor_of,
@@ -38,7 +40,7 @@ def _field_errors(values: dict[str, str | None], now: Any) -> dict[str, str]:
     if problem := link_error(values.get(ids.F_LINK)):
         errors[ids.F_LINK] = problem
     expect = (values.get(ids.F_EXPECT) or "").strip()
-    if expect and parse_when(expect, now=now, tz=now.tzinfo) is None:
+    if expect and read_expectation(expect, shipped_at=None, now=now, tz=UTC_ZONE) is None:
         errors[ids.F_EXPECT] = f"Use {WHEN_HELP} in the future."
     if not values.get(ids.F_CHANNEL):
         errors[ids.F_CHANNEL] = "Pick the channel whose team owns this bet."

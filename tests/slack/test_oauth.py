@@ -34,7 +34,7 @@ KEY = Fernet.generate_key().decode()
 CLIENT_ID = "1234567890.1234567890123"
 CLIENT_SECRET = "test-client-secret"
 STATE_COOKIE = "slack-app-oauth-state"
-MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 
 
 def oauth_settings(fake: FakeSlack, database: str, **overrides: Any) -> Settings:

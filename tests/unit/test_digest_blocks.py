@@ -13,7 +13,7 @@ from bets.metrics import BetFacts, FlowReport, LearnedSince, flow_report, learne
 from bot.blocks.digest import digest_blocks, digest_text, weekly_section
 from bot.blocks.report import report_blocks, report_text
 from bot.blocks.text import MAX_BLOCKS_MESSAGE, MAX_FALLBACK_TEXT
-from tests.test_blocks import assert_valid_blocks, strings
+from tests.unit.test_blocks import assert_valid_blocks, strings
 
 NOW = datetime(2026, 4, 30, 12, 0, tzinfo=UTC)  # a Thursday
 TZ = ZoneInfo("Europe/Berlin")

@@ -17,14 +17,13 @@ from bets.hours import (
     due_digest,
     format_days,
     local_date,
-    nudge_due_at,
-    nudge_send_at,
     parse_clock,
     parse_days,
     parse_hours,
     parse_zone,
     scheduled_at,
 )
+from bets.timing import ChannelRules, Chase, ChaseFacts, chase, next_nudge_due
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -304,10 +303,10 @@ def first_nudge_due(
     nudge_count: int = 0,
     last_nudged_at: datetime | None = None,
 ) -> datetime:
-    return nudge_due_at(
+    return next_nudge_due(
         shipped_at=SHIPPED,
         nudge_after=timedelta(days=3),
-        expected_at=expected_at,
+        expected=expected_at,
         nudge_count=nudge_count,
         last_nudged_at=last_nudged_at,
         repeat=timedelta(days=2),
@@ -329,16 +328,18 @@ def test_an_expected_signal_date_replaces_the_nudge_after_delay() -> None:
 def test_later_nudges_are_due_a_repeat_interval_after_the_last_one() -> None:
     last = utc(2026, 3, 26, 10, 5)
     assert first_nudge_due(nudge_count=1, last_nudged_at=last) == utc(2026, 3, 28, 10, 5)
-    # the expected date only drives the first nudge
-    assert first_nudge_due(nudge_count=2, last_nudged_at=last, expected_at=utc(2026, 4, 6)) == utc(
-        2026, 3, 28, 10, 5
-    )
+
+
+def test_t2_an_expected_date_set_after_nudging_began_moves_the_next_nudge() -> None:
+    last = utc(2026, 3, 26, 10, 5)
+    later = utc(2026, 4, 6)
+    assert first_nudge_due(nudge_count=2, last_nudged_at=last, expected_at=later) == later
 
 
 def test_nudge_due_on_saturday_goes_out_monday_at_opening() -> None:
     hours = WorkingHours(tz=BERLIN)
     # Saturday 2026-03-28 10:00 CET = 09:00 UTC → Monday 2026-03-30 09:00 CEST = 07:00 UTC
-    sent = nudge_send_at(utc(2026, 3, 28, 9, 0), hours, snoozed_until=None, away_until=None)
+    sent = hours.next_open(utc(2026, 3, 28, 9, 0))
     assert sent == utc(2026, 3, 30, 7, 0)
     assert sent.astimezone(BERLIN).replace(tzinfo=None) == datetime(2026, 3, 30, 9, 0)
 
@@ -346,46 +347,38 @@ def test_nudge_due_on_saturday_goes_out_monday_at_opening() -> None:
 def test_nudge_due_on_a_winter_saturday_goes_out_monday_at_opening() -> None:
     hours = WorkingHours(tz=BERLIN)
     # Saturday 2026-11-28 10:00 CET = 09:00 UTC → Monday 2026-11-30 09:00 CET = 08:00 UTC
-    sent = nudge_send_at(utc(2026, 11, 28, 9, 0), hours, snoozed_until=None, away_until=None)
-    assert sent == utc(2026, 11, 30, 8, 0)
+    assert hours.next_open(utc(2026, 11, 28, 9, 0)) == utc(2026, 11, 30, 8, 0)
 
 
 def test_nudge_due_inside_working_hours_goes_out_when_due() -> None:
     hours = WorkingHours(tz=BERLIN)
     due = utc(2026, 3, 26, 10, 0)  # Thursday 11:00 CET
-    assert nudge_send_at(due, hours, snoozed_until=None, away_until=None) == due
+    assert hours.next_open(due) == due
 
 
 def test_nudge_due_after_closing_goes_out_next_working_morning() -> None:
     hours = WorkingHours(tz=BERLIN)
     # Thursday 2026-03-26 18:30 CET = 17:30 UTC → Friday 09:00 CET = 08:00 UTC
-    sent = nudge_send_at(utc(2026, 3, 26, 17, 30), hours, snoozed_until=None, away_until=None)
-    assert sent == utc(2026, 3, 27, 8, 0)
+    assert hours.next_open(utc(2026, 3, 26, 17, 30)) == utc(2026, 3, 27, 8, 0)
+
+
+def _chase(now: datetime, **facts: object) -> Chase:
+    rules = ChannelRules(tz=BERLIN, hours=WorkingHours(tz=BERLIN))
+    return chase(ChaseFacts(shipped_at=SHIPPED, **facts), rules, sle=timedelta(days=14), now=now)  # type: ignore[arg-type]
 
 
 def test_a_snooze_holds_the_nudge_until_it_ends() -> None:
-    hours = WorkingHours(tz=BERLIN)
     snoozed = utc(2026, 3, 27, 13, 0)  # Friday 14:00 CET
-    sent = nudge_send_at(utc(2026, 3, 26, 10, 0), hours, snoozed_until=snoozed, away_until=None)
-    assert sent == snoozed
+    assert _chase(utc(2026, 3, 27, 12, 0), snoozed_until=snoozed).waiting
+    assert _chase(snoozed, snoozed_until=snoozed).nudge_now
 
 
 def test_a_snooze_in_the_past_does_not_delay_the_nudge() -> None:
-    hours = WorkingHours(tz=BERLIN)
-    due = utc(2026, 3, 26, 10, 0)
-    assert nudge_send_at(due, hours, snoozed_until=utc(2026, 3, 1), away_until=None) == due
+    assert _chase(utc(2026, 3, 26, 10, 0), snoozed_until=utc(2026, 3, 1)).nudge_now
 
 
 def test_an_owner_away_until_sunday_is_nudged_on_monday_morning() -> None:
-    hours = WorkingHours(tz=BERLIN)
     away = utc(2026, 3, 29, 0, 0)  # back on Sunday (01:00 CET)
-    sent = nudge_send_at(utc(2026, 3, 26, 10, 0), hours, snoozed_until=None, away_until=away)
-    assert sent == utc(2026, 3, 30, 7, 0)  # Monday 09:00 CEST
-
-
-def test_the_latest_of_snooze_and_absence_wins() -> None:
-    hours = WorkingHours(tz=BERLIN)
-    snoozed = utc(2026, 3, 31, 12, 0)  # Tuesday 14:00 CEST
-    away = utc(2026, 3, 30, 12, 0)
-    sent = nudge_send_at(utc(2026, 3, 26, 10, 0), hours, snoozed_until=snoozed, away_until=away)
-    assert sent == snoozed
+    assert _chase(utc(2026, 3, 27, 10, 0), owner_away_until=away).waiting
+    assert not _chase(utc(2026, 3, 29, 10, 0), owner_away_until=away).nudge_now  # Sunday
+    assert _chase(utc(2026, 3, 30, 7, 0), owner_away_until=away).nudge_now  # Monday 09:00

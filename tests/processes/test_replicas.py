@@ -29,7 +29,7 @@ from console.signing import SIGNING_SECRET, SlackClient
 from storage.models import Bet, Outbox
 from tests.conftest import Hypobot
 from tests.jobs_support import ONE_LINER, nudges_for
-from tests.test_metrics_logs import metric
+from tests.slack.test_metrics_logs import metric
 
 # Replicas share PostgreSQL (as in docker-compose.yml). Each test starts processes: slow.
 pytestmark = [
@@ -37,7 +37,7 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0  # the stop timeout docker-compose.yml gives (bot/server.py: ≤ 25 s)
 
