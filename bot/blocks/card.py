@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bets.evidence import Verdict
 from bets.hypothesis import MAX_TITLE
 from bets.keys import format_key
 from bets.lifecycle import Move, State, allowed_moves
@@ -40,11 +41,11 @@ STATE_EMOJI: dict[State, str] = {
     State.INVALIDATED: "❌",
     State.KILLED: "🪦",
 }
-VERDICT_EMOJI: dict[str, str] = {
-    "supports": "👍",
-    "refutes": "👎",
-    "inconclusive": "🤷",
-    "unknown": "💬",
+VERDICT_EMOJI: dict[Verdict, str] = {
+    Verdict.SUPPORTS: "👍",
+    Verdict.REFUTES: "👎",
+    Verdict.INCONCLUSIVE: "🤷",
+    Verdict.UNKNOWN: "💬",
 }
 # The buttons that make a move, by move; the card shows exactly those allowed_moves() permits.
 MOVE_ACTION_IDS: dict[Move, str] = {
@@ -203,7 +204,7 @@ def card(
 
 def evidence_text(evidence: Any, now: datetime) -> str:
     """One piece of evidence: verdict, who, when, where from, then its words and link."""
-    verdict = evidence.verdict if evidence.verdict in VERDICT_EMOJI else "unknown"
+    verdict = Verdict(evidence.verdict)
     source = escape(evidence.source)
     if evidence.permalink:
         source = link(evidence.permalink, evidence.source)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bets.evidence import Verdict
 from bets.hypothesis import MAX_TEXT, MAX_TITLE
 from bets.keys import format_key
 from bets.lifecycle import Move
@@ -29,7 +30,7 @@ from bot.blocks.text import (
     user,
 )
 
-VERDICTS = ("supports", "refutes", "inconclusive")
+VERDICTS = (Verdict.SUPPORTS, Verdict.REFUTES, Verdict.INCONCLUSIVE)
 _CLOSE_MOVES = (Move.VALIDATE, Move.INVALIDATE, Move.KILL)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bets.evidence import Verdict
 from bets.keys import format_key
 from bets.lifecycle import Move, State, allowed_moves
 from bot.blocks import ids
@@ -18,8 +19,8 @@ def reply_prompt(bet: Any, evidence: Any) -> list[Block]:
     value = str(evidence.id)
     legal = allowed_moves(State(bet.state))
     buttons = [
-        button(f"{VERDICT_EMOJI['supports']} Supports", ids.VERDICT_SUPPORTS, value),
-        button(f"{VERDICT_EMOJI['refutes']} Refutes", ids.VERDICT_REFUTES, value),
+        button(f"{VERDICT_EMOJI[Verdict.SUPPORTS]} Supports", ids.VERDICT_SUPPORTS, value),
+        button(f"{VERDICT_EMOJI[Verdict.REFUTES]} Refutes", ids.VERDICT_REFUTES, value),
         button("📝 Just a note", ids.VERDICT_NOTE, value),
     ]
     if Move.VALIDATE in legal:

@@ -34,7 +34,7 @@ def evidence_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         values = fields_of(view)
         text = typed_text(values.get(ids.F_TEXT))
         link = (values.get(ids.F_LINK) or "").strip() or None
-        verdict = values.get(ids.F_VERDICT) or "inconclusive"
+        verdict = values.get(ids.F_VERDICT) or Verdict.INCONCLUSIVE
         if not text and not link:
             await show_errors(ack, {ids.F_TEXT: "Say what you saw, or add a link."})
             return
