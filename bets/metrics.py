@@ -416,8 +416,12 @@ def flow_report(
     p50 = median(recent) if level.from_sample else None
     # T8: a bet still waiting past the SLE has already missed it; leaving it out would make
     # the slowest bets improve the figure.
+    # "Past the SLE" as the ageing status says it (T8, one meaning): age ≥ the SLE.
     misses_awaiting = sum(
-        1 for bet in bets if (age := awaiting_age(bet, now)) is not None and age > level.value
+        1
+        for bet in bets
+        if (age := awaiting_age(bet, now)) is not None
+        and ageing_status(age, p50, level.value) is Ageing.PAST_SLE
     )
     counted = len(ttfs) + misses_awaiting
     if counted:

@@ -77,3 +77,37 @@ async def row_counts() -> tuple[int, int, int, int]:
         await Evidence.all().count(),
         await Outbox.all().count(),
     )
+
+
+def texts(blocks: Any) -> str:
+    """Every text string inside Block Kit `blocks`, one a line (mrkdwn as Slack receives it)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    return "\n".join(found)
+
+
+def said(call: Any) -> str:
+    """A call's notification text and all the text of its blocks."""
+    return f"{call.params.get('text') or ''}\n{texts(call.blocks)}"
+
+
+def digest_of(hypobot: Any) -> str:
+    """The text of the one digest Hypobot posted."""
+    [digest] = [
+        call
+        for call in hypobot.fake.calls_to("chat.postMessage")
+        if "Hypobot digest" in str(call.params.get("text", ""))
+    ]
+    return said(digest)
