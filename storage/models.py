@@ -37,6 +37,7 @@ class Channel(Model):
     sle_default_s = fields.IntField(default=14 * 86400)
     grace_s = fields.IntField(default=3 * 3600)
     lead_user_id = fields.CharField(max_length=32, null=True)
+    nudges_per_day = fields.IntField(default=5)  # the channel's nudge budget
     created_at = fields.DatetimeField()
     # The last local date whose digest was settled (posted, or skipped as empty), and when.
     last_digest_on = fields.CharField(max_length=10, null=True)
@@ -96,7 +97,9 @@ class Evidence(Model):
     text = fields.TextField(default="")
     link = fields.TextField(null=True)
     verdict = fields.CharField(max_length=16)  # supports | refutes | inconclusive | unknown
-    source = fields.CharField(max_length=16)  # command | button | modal | thread | shortcut
+    # command | button | modal | thread | shortcut | api | workflow
+    source = fields.CharField(max_length=16)
+    source_name = fields.CharField(max_length=64, default="")  # e.g. the API caller's "source"
     author_id = fields.CharField(max_length=32)
     at = fields.DatetimeField()
     # Where it came from in Slack; (team, channel, ts) dedupes retried deliveries.
@@ -226,3 +229,36 @@ class OAuthState(Model):
 
     class Meta:
         table = "oauth_states"
+
+
+class ApiToken(Model):
+    """A token for the HTTP API: belongs to one workspace, stored as a SHA-256 hash only."""
+
+    id = fields.IntField(primary_key=True)
+    team_id = fields.CharField(max_length=32)
+    name = fields.CharField(max_length=64)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_tokens"
+
+
+class ApiRequest(Model):
+    """An API call made with an Idempotency-Key: the same key again gets the same answer."""
+
+    id = fields.BigIntField(primary_key=True)
+    team_id = fields.CharField(max_length=32)
+    idempotency_key = fields.CharField(max_length=255)
+    token_id = fields.IntField()
+    method = fields.CharField(max_length=8)
+    path = fields.CharField(max_length=255)
+    status = fields.IntField()
+    response = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "api_requests"
+        unique_together = (("team_id", "idempotency_key"),)

@@ -6,6 +6,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from storage.models import (
+    ApiRequest,
+    ApiToken,
     Bet,
     Channel,
     Claim,
@@ -19,6 +21,8 @@ from storage.models import (
 
 # Every model that carries team_id, children before the bets they point at.
 TEAM_TABLES: tuple[tuple[str, type[Model]], ...] = (
+    ("api_requests", ApiRequest),
+    ("api_tokens", ApiToken),
     ("evidence", Evidence),
     ("events", Event),
     ("outbox", Outbox),

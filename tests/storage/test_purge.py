@@ -17,6 +17,7 @@ from storage import bets, claims
 from storage import installations as installation_store
 from storage import purge as store
 from storage.installations import InstalledBot, TokenCipher
+from storage.models import ApiRequest, ApiToken
 from tests.stored import evidence, stored_bet
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -30,6 +31,18 @@ async def a_workspace_with_everything(team_id: str) -> None:
     )
     await evidence(team_id, bet.id, Verdict.SUPPORTS, "fewer tickets", now=NOW)
     await bets.set_away(team_id, "U1", NOW + timedelta(days=3), now=NOW)
+    token = await ApiToken.create(
+        team_id=team_id, name="ci", token_hash=f"hash-{team_id}", created_at=NOW
+    )
+    await ApiRequest.create(
+        team_id=team_id,
+        idempotency_key="k1",
+        token_id=token.id,
+        method="POST",
+        path="/api/v1/bets/H-1/evidence",
+        status=201,
+        created_at=NOW,
+    )
     await claims.take(
         "digest", [(f"{team_id}:C1", "2026-11-02")], team_id=team_id, owner="test", now=NOW
     )
