@@ -37,7 +37,7 @@ class Channel(Model):
     sle_default_s = fields.IntField(default=14 * 86400)
     grace_s = fields.IntField(default=3 * 3600)
     lead_user_id = fields.CharField(max_length=32, null=True)
-    nudges_per_day = fields.IntField(default=5)  # the channel's nudge budget
+    nudges_per_day = fields.IntField(default=5, db_default=5)  # the channel's nudge budget
     created_at = fields.DatetimeField()
     # The last local date whose digest was settled (posted, or skipped as empty), and when.
     last_digest_on = fields.CharField(max_length=10, null=True)
@@ -99,7 +99,8 @@ class Evidence(Model):
     verdict = fields.CharField(max_length=16)  # supports | refutes | inconclusive | unknown
     # command | button | modal | thread | shortcut | api | workflow
     source = fields.CharField(max_length=16)
-    source_name = fields.CharField(max_length=64, default="")  # e.g. the API caller's "source"
+    # where evidence from elsewhere came from (the API caller's "source")
+    source_name = fields.CharField(max_length=64, default="", db_default="")
     author_id = fields.CharField(max_length=32)
     at = fields.DatetimeField()
     # Where it came from in Slack; (team, channel, ts) dedupes retried deliveries.

@@ -17,12 +17,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Channel',
             name='nudges_per_day',
-            field=fields.IntField(default=5),
+            field=fields.IntField(default=5, db_default=5),
         ),
         ops.AddField(
             model_name='Evidence',
             name='source_name',
-            field=fields.CharField(default='', max_length=64),
+            field=fields.CharField(default='', db_default='', max_length=64),
         ),
         ops.CreateModel(
             name='ApiToken',

@@ -266,4 +266,5 @@ async def test_a_click_without_a_response_url_is_acked_at_once_and_still_moves_t
     bet = await posted_bet(hypobot)
     status, _ = await hypobot.slack.action(ids.START, str(bet.id), message_ts=bet.card_ts)
     assert status == 200  # was 404 "unhandled request", after Slack's 3 s
+    await settle(hypobot)  # the move runs after the ack: wait for it, not for luck
     assert (await Bet.get(id=bet.id)).state == "building"

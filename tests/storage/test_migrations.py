@@ -163,6 +163,8 @@ async def test_hypobot_migrate_upgrades_the_last_release_without_losing_anything
             4,
         )
         assert (channel.lead_user_id, channel.nudge_after_s) == ("ULEAD", 5 * 86400)
+        assert channel.nudges_per_day == 5  # the default budget for channels made before it
+        assert {e.source_name for e in await Evidence.filter(team_id="T1")} == {""}
         # T5: recomputed from the evidence's own time, after shipping only
         assert bets[1].first_feedback_at == datetime(2026, 6, 12, tzinfo=UTC)
         assert bets[3].first_feedback_at is None
