@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from bench import prototypes
-from bot import cli
+from console import cli
 
 if __name__ == "__main__":
     with prototypes.applied([name for name in sys.argv[1].split(",") if name]):
