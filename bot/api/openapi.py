@@ -1,0 +1,194 @@
+"""The OpenAPI 3.1 document of /api/v1, made from the very models that validate requests
+and shape responses (bot/api/bodies.py)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from bets.lifecycle import State
+from bot.api.bodies import (
+    BetRecord,
+    BetRecords,
+    EvidenceRecorded,
+    NewEvidenceBody,
+    Problem,
+    ShipBody,
+)
+
+PREFIX = "/api/v1"
+REF = "#/components/schemas/{model}"
+MAX_LIST = 1000
+DEFAULT_LIST = 200
+
+
+def _ref(model: type[BaseModel]) -> dict[str, Any]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    words = {
+        401: "No token, a malformed one, an unknown or a revoked one (WWW-Authenticate: Bearer)",
+        404: "No bet with that key in the token's workspace",
+        409: "The bet's state does not allow it: `allowed` lists the moves legal now",
+        413: "The body is over 64 KB",
+        422: "The body or a parameter is invalid: `field` names it",
+        429: "Over the token's rate limit: wait Retry-After seconds",
+        503: "The database cannot be reached: nothing was done; try again",
+    }
+    answers = {str(status): _json(Problem, words[status]) for status in statuses}
+    answers["429"]["headers"] = {
+        "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+    }
+    return answers
+
+
+_KEY = {
+    "name": "key",
+    "in": "path",
+    "required": True,
+    "description": "The bet's key, as people type it: H-12, h12 or 12.",
+    "schema": {"type": "string"},
+    "example": "H-12",
+}
+_IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any string of 1–255 printable ASCII characters: the same key again "
+    "answers 200 with the first call's answer and changes nothing.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+_COMMON = (401, 429, 503)
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        f"{PREFIX}/bets/{{key}}/evidence": {
+            "post": {
+                "operationId": "recordEvidence",
+                "summary": "Record evidence on a bet; it is posted in the bet's thread",
+                "parameters": [_KEY, _IDEMPOTENCY],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(NewEvidenceBody)}},
+                },
+                "responses": {
+                    "201": _json(EvidenceRecorded, "Recorded"),
+                    "200": _json(EvidenceRecorded, "Recorded before, with this Idempotency-Key"),
+                    **_problems(*_COMMON, 404, 409, 413, 422),
+                },
+            }
+        },
+        f"{PREFIX}/bets/{{key}}/ship": {
+            "post": {
+                "operationId": "shipBet",
+                "summary": "Ship a bet: time to feedback starts",
+                "parameters": [_KEY, _IDEMPOTENCY],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref(ShipBody)}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "Shipped (or shipped before, with this Idempotency-Key)",
+                        "content": {"application/json": {"schema": _ref(BetRecord)}},
+                    },
+                    **_problems(*_COMMON, 404, 409, 413, 422),
+                },
+            }
+        },
+        f"{PREFIX}/bets/{{key}}": {
+            "get": {
+                "operationId": "getBet",
+                "summary": "A bet as `hypobot export` writes it",
+                "parameters": [_KEY],
+                "responses": {
+                    "200": {
+                        "description": "The bet",
+                        "content": {"application/json": {"schema": _ref(BetRecord)}},
+                    },
+                    **_problems(*_COMMON, 404),
+                },
+            }
+        },
+        f"{PREFIX}/bets": {
+            "get": {
+                "operationId": "listBets",
+                "summary": "The workspace's bets, by key, as `hypobot export` writes them",
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": [str(s) for s in State]},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_LIST,
+                            "default": DEFAULT_LIST,
+                        },
+                    },
+                ],
+                "responses": {
+                    "200": _json(BetRecords, "The bets"),
+                    **_problems(*_COMMON, 422),
+                },
+            }
+        },
+        f"{PREFIX}/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1"}},
+            }
+        },
+    }
+
+
+@cache
+def document() -> dict[str, Any]:
+    _, schemas = models_json_schema(
+        [
+            (NewEvidenceBody, "validation"),
+            (ShipBody, "validation"),
+            (EvidenceRecorded, "serialization"),
+            (BetRecords, "serialization"),
+            (Problem, "serialization"),
+        ],
+        ref_template=REF,
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Hypobot API",
+            "version": "1",
+            "description": "Evidence from where signals live: record evidence on a bet, ship "
+            "it, read bets. Tokens: `hypobot tokens create --team T… --name ci`.",
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from `hypobot tokens create` (hypo_…)",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
+    }

@@ -1,0 +1,379 @@
+"""The HTTP API's routes under /api/v1: bearer token → workspace, rate limit, body checks,
+then the same use cases a slash command calls. Every refusal is a Problem body with a 4xx
+status and changes nothing; no input makes it answer 500 or show a traceback."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from tortoise.exceptions import IntegrityError
+
+from bets.evidence import Verdict
+from bets.keys import format_key, parse_key
+from bets.lifecycle import Move, MoveRequest, State
+from bot.api import openapi
+from bot.api.bodies import (
+    BetRecord,
+    BetRecords,
+    EvidenceRecorded,
+    NewEvidenceBody,
+    Problem,
+    ShipBody,
+    dumped,
+)
+from bot.api.limits import Buckets
+from bot.api.thread import evidence_message
+from bot.runtime import Runtime
+from usecases import bets as usecase
+from usecases import export, tokens
+from usecases.bets import EvidenceAdded, Moved, NewEvidence
+from usecases.context import Actor
+from usecases.results import DATABASE_UNREACHABLE, Refused, Why
+
+log = logging.getLogger("hypobot.api")
+
+PREFIX = openapi.PREFIX
+MAX_BODY = 64 * 1024
+UNREACHABLE_RETRY_S = 5
+IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+TOKEN_HELP = "make one with: hypobot tokens create --team T… --name ci"
+CALLER: web.RequestKey[tokens.Caller] = web.RequestKey("api_caller", tokens.Caller)
+Body = TypeVar("Body", bound=BaseModel)
+Result = TypeVar("Result")
+
+
+class Refusal(Exception):
+    """A 4xx answer decided on the way in (the guard turns it into its response)."""
+
+    def __init__(self, status: int, problem: Problem, headers: dict[str, str] | None = None):
+        super().__init__(problem.error)
+        self.response = web.json_response(dumped(problem), status=status, headers=headers)
+
+
+def _refuse(status: int, error: str, message: str, **more: Any) -> Refusal:
+    headers = more.pop("headers", None)
+    return Refusal(status, Problem(error=error, message=message, **more), headers)
+
+
+def _invalid(field: str, message: str) -> Refusal:
+    return _refuse(422, "invalid", f"{field}: {message}", field=field)
+
+
+def _not_found(number: int | None, key: str) -> Refusal:
+    shown = format_key(number) if number is not None else repr(key[:40])
+    return _refuse(404, "not_found", f"no bet {shown} in this token's workspace")
+
+
+class Api:
+    def __init__(self, runtime: Runtime) -> None:
+        self.ctx = runtime.answers.context
+        self.courier = runtime.courier
+        settings = runtime.settings
+        self.buckets = Buckets(rate=settings.hypobot_api_rate, burst=settings.hypobot_api_burst)
+
+    # --- on the way in ------------------------------------------------------------------
+
+    @web.middleware
+    async def guard(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Token and rate limit first; every refusal, unknown route and failure becomes a
+        Problem body."""
+        try:
+            if request.path != f"{PREFIX}/openapi.json":
+                caller = await self._caller(request)
+                wait = self.buckets.take(caller.token_id)
+                if wait:
+                    raise _refuse(
+                        429,
+                        "rate_limited",
+                        f"over this token's limit; try again in {wait} s",
+                        headers={"Retry-After": str(wait)},
+                    )
+                request[CALLER] = caller
+            return await handler(request)
+        except Refusal as refusal:
+            return refusal.response
+        except web.HTTPException as error:  # no such route, or not with that method
+            if error.status < 400:
+                raise
+            code = "not_found" if error.status == 404 else "http_error"
+            problem = Problem(
+                error=code, message=f"{request.method} {request.path}: {error.reason}"
+            )
+            return web.json_response(dumped(problem), status=error.status)
+        except DATABASE_UNREACHABLE as error:
+            log.warning("api.database_unreachable", extra={"error_type": type(error).__name__})
+            problem = Problem(error="unavailable", message="the database cannot be reached")
+            headers = {"Retry-After": str(UNREACHABLE_RETRY_S)}
+            return web.json_response(dumped(problem), status=503, headers=headers)
+        except Exception as error:  # a bug: say so without a traceback, and log its type
+            log.error("api.failed", extra={"error_type": type(error).__name__})
+            problem = Problem(error="internal", message="something went wrong; nothing is lost")
+            return web.json_response(dumped(problem), status=500)
+
+    async def _caller(self, request: web.Request) -> tokens.Caller:
+        scheme, _, presented = request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise _refuse(
+                401,
+                "unauthorized",
+                f"send Authorization: Bearer <token>; {TOKEN_HELP}",
+                headers={"WWW-Authenticate": 'Bearer realm="hypobot"'},
+            )
+        caller = await tokens.authenticate(presented.strip())
+        if caller is None:
+            raise _refuse(
+                401,
+                "unauthorized",
+                f"this token is unknown or revoked; {TOKEN_HELP}",
+                headers={"WWW-Authenticate": 'Bearer realm="hypobot", error="invalid_token"'},
+            )
+        return caller
+
+    @staticmethod
+    def _number(request: web.Request) -> int:
+        key = request.match_info["key"]
+        number = parse_key(key)
+        if number is None:
+            raise _not_found(None, key)
+        return number
+
+    @staticmethod
+    def _idempotency_key(request: web.Request) -> str | None:
+        if "Idempotency-Key" not in request.headers:
+            return None
+        value = request.headers["Idempotency-Key"]
+        if not IDEMPOTENCY_KEY.match(value):
+            raise _invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
+        return value
+
+    @staticmethod
+    async def _body(request: web.Request) -> bytes:
+        too_large = _refuse(413, "too_large", f"the body is over {MAX_BODY // 1024} KB")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise too_large
+        body = bytearray()
+        while chunk := await request.content.read(MAX_BODY + 1 - len(body)):
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise too_large
+        return bytes(body)
+
+    @staticmethod
+    def _parsed(model: type[Body], body: bytes) -> Body:
+        try:
+            return model.model_validate_json(body)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "body"
+            message = first["msg"].removeprefix("Value error, ")
+            if first["type"] == "json_invalid":
+                message = "is not valid JSON (" + message.removeprefix("Invalid JSON: ") + ")"
+            elif first["type"] == "model_type":
+                message = "must be a JSON object"
+            raise _invalid(field, message) from None
+
+    async def _kept(self, caller: tokens.Caller, key: str | None, path: str) -> web.Response | None:
+        """The answer kept for this Idempotency-Key, if the key was used before."""
+        if key is None:
+            return None
+        kept = await tokens.kept(caller, key)
+        if kept is None:
+            return None
+        if kept.path != path:
+            raise _invalid("Idempotency-Key", f"was used for another request ({kept.path})")
+        return web.json_response(kept.response, status=200)
+
+    def _keeper(
+        self,
+        caller: tokens.Caller,
+        key: str | None,
+        path: str,
+        status: int,
+        answer: Callable[[Any], Awaitable[Any]],
+    ) -> Callable[[Any], Awaitable[None]] | None:
+        """What a use case writes alongside its change: the answer kept for the key."""
+        if key is None:
+            return None
+
+        async def keep(result: Any) -> None:
+            body = await answer(result)
+            await tokens.keep(
+                self.ctx, caller, key, method="POST", path=path, status=status, response=body
+            )
+
+        return keep
+
+    async def _once(
+        self, caller: tokens.Caller, key: str | None, path: str, change: Awaitable[Result]
+    ) -> Result | web.Response:
+        """Run a use case that keeps its answer for `key`; when a concurrent call with the
+        same key kept its answer first (the unique key refused ours, and our change was
+        rolled back with it), answer with that one."""
+        try:
+            return await change
+        except IntegrityError:
+            if (replay := await self._kept(caller, key, path)) is None:
+                raise
+            return replay
+
+    # --- routes -------------------------------------------------------------------------
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(openapi.document())
+
+    async def evidence(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        number = self._number(request)
+        key = self._idempotency_key(request)
+        body = self._parsed(NewEvidenceBody, await self._body(request))
+        if body.observed_at is not None and body.observed_at > self.ctx.clock():
+            raise _invalid("observed_at", "is in the future")
+        path = f"{PREFIX}/bets/{format_key(number)}/evidence"
+        if (replay := await self._kept(caller, key, path)) is not None:
+            return replay
+        source = body.source or caller.name
+        new = NewEvidence(
+            verdict=Verdict(body.verdict),
+            text=body.text.strip(),
+            source="api",
+            link=body.link,
+            posted_at=body.observed_at,
+            source_name=source,
+        )
+
+        async def answer(added: EvidenceAdded) -> Any:
+            return dumped(_recorded(added))
+
+        result = await self._once(
+            caller,
+            key,
+            path,
+            usecase.add_evidence(
+                self.ctx,
+                Actor(caller.team_id, caller.actor_id),
+                new,
+                number=number,
+                announce=lambda bet, evidence: evidence_message(bet, evidence, source),
+                alongside=self._keeper(caller, key, path, 201, answer),
+            ),
+        )
+        if isinstance(result, web.Response):
+            return result
+        if isinstance(result, Refused):
+            raise _refused(result, number)
+        await self._done(caller, "api.evidence", number)
+        return web.json_response(dumped(_recorded(result)), status=201)
+
+    async def ship(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        number = self._number(request)
+        key = self._idempotency_key(request)
+        raw = await self._body(request)
+        body = self._parsed(ShipBody, raw) if raw.strip() else ShipBody()
+        path = f"{PREFIX}/bets/{format_key(number)}/ship"
+        if (replay := await self._kept(caller, key, path)) is not None:
+            return replay
+
+        async def answer(moved: Moved) -> Any:
+            return await _record(caller.team_id, moved.bet.number)
+
+        result = await self._once(
+            caller,
+            key,
+            path,
+            usecase.move(
+                self.ctx,
+                Actor(caller.team_id, caller.actor_id),
+                MoveRequest(Move.SHIP, link=body.link),
+                source="api",
+                number=number,
+                alongside=self._keeper(caller, key, path, 200, answer),
+            ),
+        )
+        if isinstance(result, web.Response):
+            return result
+        if isinstance(result, Refused):
+            raise _refused(result, number)
+        await self._done(caller, "api.ship", number)
+        return web.json_response(await _record(caller.team_id, number))
+
+    async def bet(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        number = self._number(request)
+        record = await _record(caller.team_id, number)
+        if record is None:
+            raise _not_found(number, "")
+        await tokens.used(self.ctx, caller)
+        return web.json_response(record)
+
+    async def bets(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        state = None
+        if "state" in request.query:
+            try:
+                state = State(request.query["state"])
+            except ValueError:
+                raise _invalid("state", f"must be one of {', '.join(State)}") from None
+        limit = openapi.DEFAULT_LIST
+        if "limit" in request.query:
+            text = request.query["limit"]
+            if not (text.isascii() and text.isdigit() and 1 <= int(text) <= openapi.MAX_LIST):
+                raise _invalid("limit", f"must be a whole number from 1 to {openapi.MAX_LIST}")
+            limit = int(text)
+        records = await export.records_in(caller.team_id, state=state, limit=limit)
+        await tokens.used(self.ctx, caller)
+        return web.json_response(dumped(BetRecords.model_validate(records)))
+
+    async def _done(self, caller: tokens.Caller, event: str, number: int) -> None:
+        """A change went through: note the token's use, send the cards and thread messages."""
+        await tokens.used(self.ctx, caller)
+        self.courier.kick()
+        log.info(event, extra={"team_id": caller.team_id, "token": caller.name, "bet": number})
+
+
+def _recorded(added: EvidenceAdded) -> EvidenceRecorded:
+    return EvidenceRecorded(
+        key=format_key(added.bet.number), evidence_id=added.evidence.id, state=added.bet.state
+    )
+
+
+async def _record(team_id: str, number: int) -> Any:
+    """The bet's export record as the API answers with it (None: no such bet)."""
+    record = await export.record_of(team_id, number)
+    return None if record is None else dumped(BetRecord.model_validate(record))
+
+
+def _refused(refused: Refused, number: int) -> Refusal:
+    key = format_key(refused.number or number)
+    if refused.why is Why.NO_SUCH_BET:
+        return _not_found(number, "")
+    if refused.why is Why.EMPTY_EVIDENCE:
+        return _invalid("text", "is empty: say what was observed, or give a link")
+    allowed = list(refused.allowed)
+    legal = ", ".join(allowed) if allowed else "none: it is closed"
+    if refused.why is Why.ILLEGAL_MOVE:
+        message = f"{key} is {refused.state}: it cannot {refused.move}; legal moves: {legal}"
+        return _refuse(409, "illegal_move", message, state=refused.state, allowed=allowed)
+    if refused.why is Why.CLOSED:
+        message = f"{key} is {refused.state}: a closed bet takes no evidence"
+        return _refuse(409, "closed", message, state=refused.state, allowed=allowed)
+    return _refuse(409, str(refused.why), f"{key}: {refused.why}", state=refused.state)
+
+
+def application(runtime: Runtime) -> web.Application:
+    """The API as an aiohttp application, to mount at PREFIX beside /slack/events."""
+    api = Api(runtime)
+    app = web.Application(middlewares=[api.guard])
+    app.router.add_get("/openapi.json", api.openapi)
+    app.router.add_post("/bets/{key}/evidence", api.evidence)
+    app.router.add_post("/bets/{key}/ship", api.ship)
+    app.router.add_get("/bets/{key}", api.bet)
+    app.router.add_get("/bets", api.bets)
+    return app
