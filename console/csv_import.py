@@ -3,25 +3,39 @@
 A dry run by default: it checks every row, prints what it would create, and writes nothing.
 `--apply` writes all rows in one transaction, or none when any row is bad. Each bet is
 numbered H-<n> after the workspace's existing ones and gets an "imported" event naming the
-file and line. Nothing is posted to Slack: an open bet's card appears in its channel at its
-first change (start, ship, evidence…), and nudges start from there.
+file and line. Nothing is posted to Slack by the import: an open bet's card appears in its
+channel at its first change (start, ship, evidence…), and a shipped bet awaiting feedback
+gets its card with its first nudge, within the channel's nudge budget.
+
+Importing is idempotent: a row the workspace already has is skipped and counted, never
+created twice. A row is the same bet as one of the workspace's when its channel, hypothesis
+and created_at are equal (it was imported before, or it is the bet the export was made
+from), or when it names the same exported bet (team_id and key) as one imported before.
 
 The file is UTF-8 CSV with a header row. Columns (any order; others are refused):
 
   channel_id    required  the bet's channel, e.g. C0123ABCD
   hypothesis    required  "We believe <change> for <whom> will <outcome>"
-  owner_id      required  the owner's user id, e.g. U0123ABCD
+  owner_id      required  the owner's user id, e.g. U0123ABCD (`owner` in an export)
   created_at    required  ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:30:00Z (no zone = UTC)
   title                   defaults to one derived from the hypothesis (at most 150 characters)
   signal                  "We'll know when <measurable signal>"
-  creator_id              defaults to owner_id
+  creator_id              defaults to owner_id (`creator` in an export)
   state                   proposed (default), building, shipped, validated, invalidated, killed
   link                    an http(s) link
   started_at            ┐ ISO 8601; not in the future, and in order:
   shipped_at            │ created_at ≤ started_at ≤ shipped_at ≤ closed_at
   closed_at             ┘
+  expected_at             ISO 8601: when the signal should show (drives nudges)
   learned                 what the team learned
   close_reason            why a killed bet was stopped
+  evidence                the bet's evidence as `hypobot export --format csv` writes it (JSON)
+  team_id, key            where an exported row came from: kept in the "imported" event, and
+                          a bet imported from there before is skipped; the bet gets the next
+                          key of the workspace it is imported into
+  first_feedback_at,      written by the export, read by nobody: time to feedback is
+  events                  computed again from the evidence, and the bet's history starts
+                          with its "imported" event
 
 Each state needs its timestamps, as the lifecycle would have set them: shipped needs
 shipped_at; validated and invalidated need shipped_at and closed_at; killed needs closed_at
@@ -34,6 +48,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,8 +58,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
+from bets.evidence import Verdict, feedback_moments
 from bets.hypothesis import MAX_TEXT, MAX_TITLE, coach, title_for
-from bets.keys import format_key
+from bets.keys import format_key, parse_key
 from bets.lifecycle import FINAL_STATES, State
 from bot import grammar
 from bot.blocks.text import escape, is_web_url
@@ -63,7 +80,17 @@ OPTIONAL = (
     "closed_at",
     "learned",
     "close_reason",
+    "expected_at",
+    "evidence",
+    "team_id",
+    "key",
 )
+# The export's names for two columns, read as the import's own.
+ALIASES = {"owner": "owner_id", "creator": "creator_id"}
+# Columns the export writes that an import computes again (see the module's docstring).
+DERIVED = ("first_feedback_at", "events")
+_ACTOR = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
+EVIDENCE_SOURCE = "import"  # evidence in a file that does not say where it came from
 STAMPS = ("created_at", "started_at", "shipped_at", "closed_at")
 # The timestamps each state must have, and those it cannot have yet.
 NEEDS: dict[State, tuple[str, ...]] = {
@@ -106,7 +133,8 @@ def _moment(name: str, value: str, now: datetime) -> datetime | str:
 
 
 def _header_errors(header: list[str]) -> list[str]:
-    known = set(REQUIRED) | set(OPTIONAL)
+    """`header` with the export's names already read as the import's (`owner` → owner_id)."""
+    known = set(REQUIRED) | set(OPTIONAL) | set(DERIVED)
     errors = [f"unknown column {name!r}" for name in header if name not in known]
     errors += [
         f"column {name!r} appears twice" for name in sorted(set(header)) if header.count(name) > 1
@@ -117,6 +145,82 @@ def _header_errors(header: list[str]) -> list[str]:
     if errors:
         errors.append("columns are " + ", ".join((*REQUIRED, *OPTIONAL)))
     return errors
+
+
+def _column(name: str) -> str:
+    name = name.strip().lower()
+    return ALIASES.get(name, name)
+
+
+def _author(text: str, owner_id: str | None) -> str | None:
+    """A user id (`U0123`, `<@U0123|name>`), another plain actor name the export wrote
+    (`import`, an API token's name), or the bet's owner."""
+    if user := grammar.parse_user(text):
+        return user
+    return text if _ACTOR.fullmatch(text) else owner_id
+
+
+def _evidence(
+    cell: str, owner_id: str | None, now: datetime
+) -> tuple[list[store.ImportedEvidence], list[str]]:
+    """The `evidence` cell (a JSON list, as the export writes it) as evidence to import,
+    oldest first, and what is wrong with it."""
+    if not cell.strip():
+        return [], []
+    try:
+        items = json.loads(cell)
+    except ValueError:
+        return [], ["evidence is not the JSON list `hypobot export --format csv` writes"]
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        return [], ["evidence is not a JSON list of objects, as `hypobot export` writes it"]
+    problems: list[str] = []
+    found: list[store.ImportedEvidence] = []
+    for number, item in enumerate(items, start=1):
+        where = f"evidence {number}"
+        text = _text(str(item.get("text") or ""))
+        link = str(item.get("link") or "").strip() or None
+        verdict = str(item.get("verdict") or "")
+        if verdict not in {str(v) for v in Verdict}:
+            problems.append(
+                f"{where}: verdict {verdict!r} is not one of " + ", ".join(str(v) for v in Verdict)
+            )
+        if not text and not link:
+            problems.append(f"{where} has neither text nor link")
+        if link and not is_web_url(link):
+            problems.append(f"{where}: link {link!r} is not an http(s) link")
+        if len(text) > MAX_TEXT:
+            problems.append(f"{where}: text is longer than {MAX_TEXT} characters")
+        at = _moment(f"{where}: at", str(item.get("at") or ""), now)
+        if isinstance(at, str):
+            problems.append(at)
+        author = _author(str(item.get("author") or ""), owner_id)
+        source = str(item.get("source") or EVIDENCE_SOURCE)[:16]
+        permalink = str(item.get("permalink") or "").strip() or None
+        if problems or isinstance(at, str) or author is None:
+            continue
+        found.append(
+            store.ImportedEvidence(
+                verdict=verdict,
+                text=text,
+                link=link,
+                source=source,
+                source_name=str(item.get("source_name") or "")[:64],
+                author_id=author,
+                at=at,
+                permalink=permalink if permalink and is_web_url(permalink) else None,
+            )
+        )
+    return sorted(found, key=lambda e: e.at), problems
+
+
+def _origin(team_id: str, key: str) -> str | list[str] | None:
+    """Where an exported row came from ("T0123:H-7"), None for a row with no key."""
+    if not key:
+        return None
+    number = parse_key(key)
+    if number is None:
+        return [f"key {key!r} is not a bet key such as H-12"]
+    return f"{team_id}:{format_key(number)}"
 
 
 def check_row(cells: Mapping[str, str], line: int, now: datetime) -> store.ImportedBet | list[str]:
@@ -159,8 +263,9 @@ def check_row(cells: Mapping[str, str], line: int, now: datetime) -> store.Impor
         parsed = _moment(name, value[name], now)
         if isinstance(parsed, str):
             problems.append(parsed)
-            parsed = None
-        moments[name] = parsed
+            moments[name] = None
+        else:
+            moments[name] = parsed
     given = [(name, moment) for name, moment in moments.items() if moment is not None]
     for (earlier, before), (later, after) in pairwise(given):
         if after < before:
@@ -174,10 +279,28 @@ def check_row(cells: Mapping[str, str], line: int, now: datetime) -> store.Impor
                 problems.append(f"a {state} bet can't have {name}")
         if state is State.KILLED and not value["close_reason"]:
             problems.append("a killed bet needs close_reason (why it was stopped)")
+    expected_at = None
+    if value["expected_at"]:
+        # When the signal should show may well be ahead: only its form is checked.
+        far = datetime.max.replace(tzinfo=UTC)
+        parsed_expected = _moment("expected_at", value["expected_at"], far)
+        if isinstance(parsed_expected, str):
+            problems.append(parsed_expected)
+        else:
+            expected_at = parsed_expected
+    evidence, wrong = _evidence(cells.get("evidence") or "", owner_id, now)
+    problems += wrong
+    origin = _origin(value["team_id"], value["key"])
+    if isinstance(origin, list):
+        problems += origin
+        origin = None
     if problems or state is None or owner_id is None or creator_id is None:
         return problems
     created_at = moments["created_at"]
     assert created_at is not None  # required, and no problem was found
+    first_feedback, first_decisive = feedback_moments(
+        ((Verdict(e.verdict), e.at) for e in evidence), moments["shipped_at"]
+    )
     return store.ImportedBet(
         line=line,
         channel_id=channel_id,
@@ -195,6 +318,11 @@ def check_row(cells: Mapping[str, str], line: int, now: datetime) -> store.Impor
         started_at=moments["started_at"],
         shipped_at=moments["shipped_at"],
         closed_at=moments["closed_at"],
+        expected_at=expected_at,
+        evidence=tuple(evidence),
+        first_feedback_at=first_feedback,
+        first_decisive_at=first_decisive,
+        origin=origin,
     )
 
 
@@ -203,7 +331,7 @@ def check_file(lines: Iterable[str], now: datetime) -> Checked:
     checked = Checked()
     reader = csv.reader(lines)
     try:
-        header = [name.strip().lower() for name in next(reader)]
+        header = [_column(name) for name in next(reader)]
     except StopIteration:
         checked.errors.append("line 1: the file is empty; it needs a header row")
         return checked
@@ -268,30 +396,55 @@ async def import_file(
     if not checked.rows:
         print(f"hypobot: {path.name} has no bets; nothing was written.", file=err)
         return 1
-    count = len(checked.rows)
     if not apply:
+        split = await store.plan(team_id, checked.rows)
         first = await store.next_number(team_id)
-        for offset, row in enumerate(checked.rows):
+        for offset, row in enumerate(split.new):
             print(_row_text(format_key(first + offset), row), file=out)
-        span = _span(first, count)
+        _print_skipped(split, team_id, out)
+        if not split.new:
+            print(_nothing_new(split, team_id), file=out)
+            return 0
         print(
-            f"Dry run: {count} bet(s) would be created in {team_id} as {span}. "
+            f"Dry run: {len(split.new)} bet(s) would be created in {team_id} as "
+            f"{_span(first, len(split.new))}{_and_skipped(split, team_id)}. "
             "Nothing was written; run again with --apply to write them.",
             file=out,
         )
         return 0
-    bets = await store.import_bets(
+    bets, split = await store.import_bets(
         team_id, checked.rows, now=now, timezone=timezone, source=path.name
     )
-    for bet, row in zip(bets, checked.rows, strict=True):
+    for bet, row in zip(bets, split.new, strict=True):
         print(_row_text(format_key(bet.number), row), file=out)
+    _print_skipped(split, team_id, out)
+    if not bets:
+        print(_nothing_new(split, team_id), file=out)
+        return 0
     print(
-        f"Imported {count} bet(s) into {team_id} as {_span(bets[0].number, count)}. "
-        "Nothing was posted to Slack: an open bet's card appears in its channel at its "
-        "first change.",
+        f"Imported {len(bets)} bet(s) into {team_id} as {_span(bets[0].number, len(bets))}"
+        f"{_and_skipped(split, team_id)}. Nothing was posted to Slack yet: an open bet's card "
+        "appears in its channel at its first change; a shipped bet awaiting feedback gets "
+        "its card with its first nudge.",
         file=out,
     )
     return 0
+
+
+def _print_skipped(split: store.Plan, team_id: str, out: TextIO) -> None:
+    for row in split.skipped:
+        print(f"line {row.line}: skipped, already in {team_id} · {row.title}", file=out)
+
+
+def _and_skipped(split: store.Plan, team_id: str) -> str:
+    return f"; {len(split.skipped)} row(s) skipped, already in {team_id}" if split.skipped else ""
+
+
+def _nothing_new(split: store.Plan, team_id: str) -> str:
+    return (
+        f"Nothing to import: all {len(split.skipped)} row(s) are already in {team_id} "
+        "(skipped). Nothing was written."
+    )
 
 
 def _span(first: int, count: int) -> str:

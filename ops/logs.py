@@ -19,7 +19,8 @@ from typing import Any, TextIO
 
 # Slack tokens and the signing secret must never reach a log line, whoever logs it
 # (our code, Bolt, slack_sdk or aiohttp).
-_TOKEN = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
+# xwfp-: the just-in-time token of a workflow step (function_executed's bot_access_token).
+_TOKEN = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|xwfp-[A-Za-z0-9-]+)")
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -97,6 +98,24 @@ class TextFormatter(logging.Formatter):
         return line + ("\n" + record.exc_text if record.exc_text else "")
 
 
+class BoltTokenNotice(logging.Filter):
+    """Drops Bolt's start-up notices that SLACK_BOT_TOKEN "will be unused / ignored".
+
+    Bolt reads SLACK_BOT_TOKEN from the environment itself and warns when an `authorize`
+    is given as well; Hypobot's single-workspace authorize *is* that token (asked about
+    once with auth.test), so the notice is wrong there. In OAuth mode, where the token
+    really is ignored, bot/app.py says so in its own words (settings.bot_token_ignored).
+    """
+
+    NOTICES = ("`token` will be unused", "`token` (or SLACK_BOT_TOKEN env variable) will be")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING or "bolt" not in record.name:
+            return True
+        message = record.getMessage()
+        return not any(notice in message for notice in self.NOTICES)
+
+
 class _Enqueue(QueueHandler):
     """Hands each record to the writer thread. What only this thread knows is settled here:
     the request context (a context variable), the message with its arguments, and the
@@ -148,8 +167,13 @@ def configure(
     root = logging.getLogger()
     root.handlers[:] = [installed]
     root.setLevel(level)
-    logging.getLogger("tortoise").setLevel(max(logging.INFO, logging.getLevelName(level)))
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    quiet = max(logging.WARNING, logging.getLevelName(level))
+    # Chatter, not events: Tortoise's "shutdown" after every one-shot command, and
+    # APScheduler's "Running job … executed successfully" for every pass (the outbox runs
+    # every 5 s). Our own job.ran / job.failed lines say what a pass did.
+    for name in ("tortoise", "aiosqlite", "apscheduler"):
+        logging.getLogger(name).setLevel(quiet)
+    installed.addFilter(BoltTokenNotice())
 
 
 def flush() -> None:

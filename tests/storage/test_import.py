@@ -3,6 +3,7 @@ or none in one transaction, numbered after the workspace's bets, silent towards 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import subprocess
@@ -16,7 +17,7 @@ from bets.metrics import BetFacts, flow_report
 from console.csv_import import check_file, import_file
 from storage import bets as bet_store
 from storage.bets import bet_value
-from storage.models import Bet, Channel, Event, Outbox
+from storage.models import Bet, Channel, Event, Evidence, Outbox
 from tests.stored import stored_bet
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -99,9 +100,37 @@ def test_killed_needs_closed_at_and_a_reason() -> None:
 
 
 def test_unknown_or_missing_columns_are_refused_on_line_1() -> None:
-    errors = errors_of(csv_text(header="channel_id,hypothesis,owner,created_at"))
-    assert "line 1: unknown column 'owner'" in errors
+    errors = errors_of(csv_text(header="channel_id,hypothesis,person,created_at"))
+    assert "line 1: unknown column 'person'" in errors
     assert "line 1: missing column(s) owner_id" in errors
+
+
+def test_the_exports_owner_and_creator_columns_read_as_owner_id_and_creator_id() -> None:
+    header = "channel_id,hypothesis,owner,creator,created_at"
+    checked = check_file(
+        io.StringIO(csv_text("C1,We believe x,UALICE,UBOB,2026-09-01", header=header)), NOW
+    )
+    assert checked.errors == []
+    [row] = checked.rows
+    assert (row.owner_id, row.creator_id) == ("UALICE", "UBOB")
+
+
+def test_owner_and_owner_id_together_are_one_column_twice() -> None:
+    header = "channel_id,hypothesis,owner,owner_id,created_at"
+    errors = errors_of(csv_text("C1,We believe x,UALICE,UALICE,2026-09-01", header=header))
+    assert "line 1: column 'owner_id' appears twice" in errors
+
+
+def test_bad_evidence_in_an_exported_row_is_reported_by_line() -> None:
+    header = "channel_id,hypothesis,owner,created_at,evidence"
+    evidence = '"[{""verdict"": ""maybe"", ""text"": ""x"", ""at"": ""2026-09-02""}]"'
+    errors = errors_of(csv_text(f"C1,We believe x,UALICE,2026-09-01,{evidence}", header=header))
+    assert any(
+        error.startswith("line 2: evidence 1: verdict 'maybe' is not one of supports")
+        for error in errors
+    ), errors
+    errors = errors_of(csv_text("C1,We believe x,UALICE,2026-09-01,not json", header=header))
+    assert errors == ["line 2: evidence is not the JSON list `hypobot export --format csv` writes"]
 
 
 def test_a_quoted_cell_over_two_lines_keeps_the_next_rows_line_number() -> None:
@@ -215,3 +244,152 @@ async def test_the_cli_imports_into_the_configured_database(database: str, tmp_p
     assert applied.returncode == 0, applied.stderr
     assert "Imported 3 bet(s) into T1 as H-1 to H-3" in applied.stdout
     assert await Bet.filter(team_id="T1").count() == 3
+
+
+# --- idempotency and the export's own format -----------------------------------------------
+
+EXPORT_HEADER = (
+    "team_id,key,channel_id,title,state,hypothesis,signal,owner,creator,link,learned,"
+    "close_reason,created_at,started_at,shipped_at,closed_at,first_feedback_at,expected_at,"
+    "evidence,events"
+)
+SHIPPED_EVIDENCE = (
+    '"[{""text"": ""12 admins used it"", ""link"": null, ""verdict"": ""supports"", '
+    '""source"": ""command"", ""author"": ""UBOB"", ""at"": ""2026-09-25T08:00:00+00:00"", '
+    '""permalink"": null}]"'
+)
+EXPORTED = [
+    "TA,H-7,C1,Export,shipped,We believe export for admins will cut tickets,tickets drop 30%,"
+    "UALICE,UBOB,,,,2026-09-01T09:00:00+00:00,,2026-09-20T12:00:00+00:00,,"
+    f"2026-09-25T08:00:00+00:00,2026-12-01T00:00:00+00:00,{SHIPPED_EVIDENCE},"
+    '"[{""kind"": ""created""}]"',
+    "TA,H-8,C2,Tour,proposed,We believe a tour helps new admins,,UCAROL,UCAROL,,,,"
+    "2026-10-01T00:00:00+00:00,,,,,,[],[]",
+]
+
+
+async def test_applying_the_same_file_twice_creates_nothing_the_second_time(
+    database: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, csv_text(*GOOD))
+    await run_import(path, apply=True)
+
+    status, out, _ = await run_import(path, apply=True)
+
+    assert status == 0
+    assert await Bet.filter(team_id="T1").count() == 3
+    assert "line 2: skipped, already in T1 · Export" in out
+    assert out.strip().endswith(
+        "Nothing to import: all 3 row(s) are already in T1 (skipped). Nothing was written."
+    )
+    assert await Event.filter(team_id="T1", kind="imported").count() == 3
+
+
+async def test_a_dry_run_counts_the_rows_an_apply_would_skip(database: str, tmp_path: Path) -> None:
+    await run_import(write(tmp_path, csv_text(GOOD[0])), apply=True)
+
+    status, out, _ = await run_import(write(tmp_path, csv_text(*GOOD)), apply=False)
+
+    assert status == 0
+    assert (
+        "Dry run: 2 bet(s) would be created in T1 as H-2 to H-3; 1 row(s) skipped, already in T1."
+        in out
+    )
+    assert "line 2: skipped, already in T1 · Export" in out
+
+
+async def test_a_file_with_new_and_known_rows_imports_only_the_new_ones(
+    database: str, tmp_path: Path
+) -> None:
+    await run_import(write(tmp_path, csv_text(GOOD[0], GOOD[2])), apply=True)
+
+    status, out, _ = await run_import(write(tmp_path, csv_text(*GOOD)), apply=True)
+
+    assert status == 0
+    assert "Imported 1 bet(s) into T1 as H-3; 2 row(s) skipped, already in T1." in out
+    bets = await Bet.filter(team_id="T1").order_by("number")
+    assert [b.title for b in bets] == ["Export", "Tour", bets[2].title]
+    assert bets[2].state == "validated"
+
+
+async def test_the_same_row_twice_in_one_file_is_imported_once(
+    database: str, tmp_path: Path
+) -> None:
+    status, out, _ = await run_import(write(tmp_path, csv_text(GOOD[0], GOOD[0])), apply=True)
+    assert status == 0
+    assert "Imported 1 bet(s) into T1 as H-1; 1 row(s) skipped, already in T1." in out
+    assert await Bet.filter(team_id="T1").count() == 1
+
+
+async def test_an_exported_file_imports_with_its_evidence_and_time_to_feedback(
+    database: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, csv_text(*EXPORTED, header=EXPORT_HEADER), name="export.csv")
+
+    status, out, err = await run_import(path, apply=True, team="TB")
+
+    assert status == 0, err
+    assert "Imported 2 bet(s) into TB as H-1 to H-2" in out
+    shipped = await Bet.get(team_id="TB", number=1)
+    assert (shipped.owner_id, shipped.creator_id) == ("UALICE", "UBOB")
+    assert shipped.expected_at == datetime(2026, 12, 1, tzinfo=UTC)
+    assert shipped.first_feedback_at == datetime(2026, 9, 25, 8, tzinfo=UTC)
+    assert shipped.evidence_count == 1
+    [evidence] = await Evidence.filter(team_id="TB", bet_id=shipped.id)
+    assert (evidence.verdict, evidence.text, evidence.author_id, evidence.source) == (
+        "supports",
+        "12 admins used it",
+        "UBOB",
+        "command",
+    )
+    event = await Event.get(team_id="TB", bet_id=shipped.id)
+    assert (event.kind, event.data["origin"]) == ("imported", "TA:H-7")
+
+
+async def test_an_exported_bet_imported_before_is_skipped_by_its_origin(
+    database: str, tmp_path: Path
+) -> None:
+    """The same exported bet (team and key) comes back with its hypothesis reworded: it is
+    still that bet, so it is not imported twice."""
+    first = write(tmp_path, csv_text(EXPORTED[1], header=EXPORT_HEADER), name="a.csv")
+    await run_import(first, apply=True, team="TB")
+    reworded = EXPORTED[1].replace("helps new admins", "helps every new admin")
+    second = write(tmp_path, csv_text(reworded, header=EXPORT_HEADER), name="b.csv")
+
+    status, out, _ = await run_import(second, apply=True, team="TB")
+
+    assert status == 0
+    assert "Nothing to import: all 1 row(s) are already in TB" in out
+    assert await Bet.filter(team_id="TB").count() == 1
+
+
+async def test_an_export_imported_into_its_own_workspace_creates_nothing(
+    database: str, tmp_path: Path
+) -> None:
+    """Every row is a bet the workspace has (same channel, hypothesis and creation time)."""
+    bet = await stored_bet("TA", now=NOW - timedelta(days=3), owner="UALICE")
+    row = await Bet.get(id=bet.id)
+    text = csv_text(
+        f"TA,H-1,{row.channel_id},{row.title},{row.state},{row.hypothesis},,{row.owner_id},"
+        f"{row.creator_id},,,,{row.created_at.isoformat()},,,,,,[],[]",
+        header=EXPORT_HEADER,
+    )
+
+    status, out, err = await run_import(write(tmp_path, text), apply=True, team="TA")
+
+    assert status == 0, err
+    assert "Nothing to import" in out
+    assert await Bet.filter(team_id="TA").count() == 1
+
+
+async def test_importing_the_same_file_twice_at_once_creates_each_bet_once(
+    database: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, csv_text(*GOOD))
+
+    results = await asyncio.gather(
+        run_import(path, apply=True), run_import(path, apply=True), return_exceptions=True
+    )
+
+    assert await Bet.filter(team_id="T1").count() == 3
+    assert sum(1 for r in results if not isinstance(r, BaseException) and "Imported 3" in r[1]) == 1
