@@ -5,9 +5,11 @@ Pure rules over one bet's facts and its channel's rules; the clock is passed in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bets.durations import parse_date, parse_duration
@@ -15,6 +17,9 @@ from bets.hours import WEEKDAYS, WorkingHours
 from bets.metrics import BetFacts, is_awaiting
 
 ESCALATE_AFTER_NUDGES = 3
+DEFAULT_NUDGES_PER_DAY = 5
+
+_T = TypeVar("_T")
 
 # Stands for "the default working hours in the channel's own zone"; replaced on creation.
 _ZONE_HOURS = WorkingHours(tz=ZoneInfo("UTC"))
@@ -44,7 +49,7 @@ class ChannelRules:
     grace: timedelta = timedelta(hours=3)
     wip_limit: int | None = None
     lead_id: str | None = None
-    nudges_per_day: int = 5
+    nudges_per_day: int = DEFAULT_NUDGES_PER_DAY  # the nudge budget: at most N a local day
 
     def __post_init__(self) -> None:
         if self.hours is _ZONE_HOURS:
@@ -144,28 +149,20 @@ class Chase:
 
     nudge_due: datetime
     nudge_now: bool
-    waiting: bool  # a nudge is due but held back by working hours, a snooze or an absence
+    # a nudge is due but held back by working hours, a snooze, an absence or the budget
+    waiting: bool
     escalate: EscalationReason | None
     unanswered: int  # unanswered nudges, counting one sent now
     owner_away_until: datetime | None = None  # set when escalating while the owner is away
+    held: bool = False  # it would go out now, but the channel's nudge budget is spent today
 
 
 def _active(until: datetime | None, now: datetime) -> bool:
     return until is not None and until > now
 
 
-def chase(facts: ChaseFacts, rules: ChannelRules, *, sle: timedelta, now: datetime) -> Chase:
-    """Whether to nudge the owner and whether to escalate to the lead, at `now`.
-
-    A nudge goes out when due, inside working hours, with no snooze and the owner not away
-    (T2, T4). Escalation (T3) mentions the lead once per bet and only after at least one
-    nudge (one sent now counts), never before the expected date, never while snoozed and
-    only inside working hours; then the third unanswered nudge or an age past the SLE
-    escalates. An away owner can't answer, so unanswered nudges don't escalate while they
-    are away, but a bet past the SLE still does, saying until when the owner is away (T4).
-    """
-    _require_aware(now)
-    due = next_nudge_due(
+def _nudge_due(facts: ChaseFacts, rules: ChannelRules) -> datetime:
+    return next_nudge_due(
         shipped_at=facts.shipped_at,
         expected=facts.expected,
         nudge_after=rules.nudge_after,
@@ -173,11 +170,46 @@ def chase(facts: ChaseFacts, rules: ChannelRules, *, sle: timedelta, now: dateti
         last_nudged_at=facts.last_nudged_at,
         repeat=rules.nudge_repeat,
     )
+
+
+def nudge_ready(facts: ChaseFacts, rules: ChannelRules, *, now: datetime) -> bool:
+    """A nudge is due and nothing about the bet holds it back (no snooze, owner not away):
+    only working hours and the channel's budget decide when it goes out."""
+    _require_aware(now)
+    return (
+        _nudge_due(facts, rules) <= now
+        and not _active(facts.snoozed_until, now)
+        and not _active(facts.owner_away_until, now)
+    )
+
+
+def chase(
+    facts: ChaseFacts,
+    rules: ChannelRules,
+    *,
+    sle: timedelta,
+    now: datetime,
+    budget_spent: bool = False,
+) -> Chase:
+    """Whether to nudge the owner and whether to escalate to the lead, at `now`.
+
+    A nudge goes out when due, inside working hours, with no snooze, the owner not away
+    (T2, T4) and the channel's nudge budget not `budget_spent` for today (`chase_channel`
+    decides that). Escalation (T3) mentions the lead once per bet and only after at least
+    one nudge (one sent now counts), never before the expected date, never while snoozed
+    and only inside working hours; then the third unanswered nudge or an age past the SLE
+    escalates. An away owner can't answer, so unanswered nudges don't escalate while they
+    are away, but a bet past the SLE still does, saying until when the owner is away (T4).
+    Escalations are not nudges: the budget never holds one back.
+    """
+    _require_aware(now)
+    due = _nudge_due(facts, rules)
     in_hours = rules.hours.contains(now)
     snoozed = _active(facts.snoozed_until, now)
     away = _active(facts.owner_away_until, now)
     is_due = due <= now
-    nudge_now = is_due and in_hours and not snoozed and not away
+    free = is_due and in_hours and not snoozed and not away
+    nudge_now = free and not budget_spent
     sent = 1 if nudge_now else 0
     nudges = facts.nudge_count + sent
     unanswered = facts.unanswered_nudges + sent
@@ -202,7 +234,68 @@ def chase(facts: ChaseFacts, rules: ChannelRules, *, sle: timedelta, now: dateti
         escalate=reason,
         unanswered=unanswered,
         owner_away_until=facts.owner_away_until if reason is not None and away else None,
+        held=free and budget_spent,
     )
+
+
+# --------------------------------------------------------------------------- the nudge budget
+
+
+def local_day(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The channel's local day around `now`, as [start, end) in UTC: the budget's period.
+    Midnight to midnight on the wall clock, so a DST day is 23 or 25 hours long."""
+    _require_aware(now)
+    day = now.astimezone(tz).date()
+    start = datetime.combine(day, time(0, 0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def within_budget(
+    due: Sequence[_T], *, sent_today: int, budget: int
+) -> tuple[tuple[_T, ...], tuple[_T, ...]]:
+    """Split the nudges `due` now (most overdue first) into those the channel's budget
+    lets out today and those that wait for a later day, given `sent_today` already sent."""
+    if budget < 0 or sent_today < 0:
+        raise ValueError("a nudge budget and a count of nudges cannot be negative")
+    room = max(0, budget - sent_today)
+    return tuple(due[:room]), tuple(due[room:])
+
+
+def chase_channel(
+    facts: Sequence[ChaseFacts],
+    rules: ChannelRules,
+    *,
+    sle: timedelta,
+    now: datetime,
+    sent_today: int,
+) -> tuple[Chase, ...]:
+    """`chase` for each of a channel's shipped bets (in the order given), within its nudge
+    budget: of the nudges that would go out now, the most overdue go first, up to
+    `rules.nudges_per_day` a local day counting the `sent_today`; the rest wait (`held`),
+    and their escalations are decided as if no nudge went out now (T3 needs one first)."""
+    decided = [chase(one, rules, sle=sle, now=now) for one in facts]
+    # Most overdue first: the nudge due longest ago, then the bet shipped first.
+    going = sorted(
+        (index for index, decision in enumerate(decided) if decision.nudge_now),
+        key=lambda index: (decided[index].nudge_due, facts[index].shipped_at, index),
+    )
+    _, held = within_budget(going, sent_today=sent_today, budget=rules.nudges_per_day)
+    for index in held:
+        decided[index] = chase(facts[index], rules, sle=sle, now=now, budget_spent=True)
+    return tuple(decided)
+
+
+def held_by_budget(
+    facts: Sequence[ChaseFacts], rules: ChannelRules, *, now: datetime, sent_today: int
+) -> int:
+    """How many of a channel's bets are due a nudge that today's budget can't reach (the
+    digest counts them): the same count before and after the day's sweep, since a nudge
+    sent leaves both the due bets and the budget's room one smaller. Working hours don't
+    enter: the digest may go out before they start."""
+    ready = [one for one in facts if nudge_ready(one, rules, now=now)]
+    _, held = within_budget(ready, sent_today=sent_today, budget=rules.nudges_per_day)
+    return len(held)
 
 
 # --------------------------------------------------------------------------- one bet

@@ -190,6 +190,7 @@ SETTING_USAGE: dict[str, str] = {
     "zone": "/hypothesis settings zone Europe/Berlin",
     "lead": "/hypothesis settings lead @user",
     "grace": "/hypothesis settings grace 3h",
+    "nudges-per-day": "/hypothesis settings nudges-per-day 5",
 }
 
 _EXPLAIN: dict[str, str] = {
@@ -223,6 +224,8 @@ _SETTING_EXPLAIN: dict[str, str] = {
     "zone": "the channel's time zone",
     "lead": "who is mentioned when a bet is escalated; `lead off`",
     "grace": "how late a missed digest may still go out",
+    "nudges-per-day": "at most this many nudges a day here, most overdue first; "
+    "the rest wait for a later day (`0` stops nudges)",
 }
 
 
@@ -568,7 +571,14 @@ def _report(rest: str) -> Command | Usage:
 
 # "hours 09:00 - 18:00" arrives as three words; join them before splitting into words.
 _SPACED_RANGE = re.compile(r"([0-9]{1,2}:[0-9]{2})(?:\s*[-–—]\s*|\s+to\s+)([0-9]{1,2}:[0-9]{2})")
-_SETTING_ALIASES = {"timezone": "zone", "tz": "zone", "nudge": "nudge-after"}
+_SETTING_ALIASES = {
+    "timezone": "zone",
+    "tz": "zone",
+    "nudge": "nudge-after",
+    "nudges": "nudges-per-day",
+    "nudges-a-day": "nudges-per-day",
+    "budget": "nudges-per-day",
+}
 _OFF = ("off", "none")
 
 
@@ -656,6 +666,15 @@ def _wip(tokens: list[str], at: int) -> tuple[_Changes, int] | Usage:
     return Usage(f"{shown} {_setting_try('wip', 'a number from 1 to 999, or `wip off`')}")
 
 
+def _nudges_per_day(tokens: list[str], at: int) -> tuple[_Changes, int] | Usage:
+    value = _take(tokens, at)
+    if re.fullmatch(r"[0-9]{1,3}", value):
+        return [("nudges_per_day", int(value))], at + 1
+    shown = f"{_code(value)} isn't a number of nudges." if value else "How many nudges a day?"
+    hint = "a number from 0 to 999; `0` stops nudges in this channel"
+    return Usage(f"{shown} {_setting_try('nudges-per-day', hint)}")
+
+
 def _hours(tokens: list[str], at: int) -> tuple[_Changes, int] | Usage:
     value = _take(tokens, at)
     hours = parse_hours(value)
@@ -713,6 +732,7 @@ _SETTING_PARSERS: dict[str, _SettingParser] = {
     "zone": _zone,
     "lead": _lead,
     "grace": _duration_setting("grace", "grace"),
+    "nudges-per-day": _nudges_per_day,
 }
 
 

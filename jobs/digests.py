@@ -12,7 +12,7 @@ from typing import Any
 from bot.blocks.digest import digest_payload
 from jobs.fanout import for_each
 from ops import metrics
-from usecases import digests
+from usecases import chasing, digests
 
 log = logging.getLogger("hypobot.digests")
 
@@ -49,5 +49,6 @@ async def run(
 
 async def payload_for(due: digests.DueDigest, now: datetime) -> dict[str, Any] | None:
     """The digest message, or None when the channel has nothing to say. Its database work
-    is one query whatever the number of bets in the channel."""
-    return digest_payload(await digests.figures(due, now), now=now)
+    is a few queries whatever the number of bets in the channel."""
+    held = await chasing.held_back(due.channel, now)  # due a nudge, over the budget
+    return digest_payload(await digests.figures(due, now), now=now, held=held)

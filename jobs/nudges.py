@@ -1,6 +1,8 @@
-"""The nudge sweep: chase shipped bets whose evidence is overdue, inside working hours, and
-escalate the ones nobody answers. What to do is `usecases.chasing` (the rules are
-`bets.timing`); this pass words it and records it, channel by channel."""
+"""The nudge sweep: chase shipped bets whose evidence is overdue, inside working hours and
+within each channel's nudge budget (most overdue first), and escalate the ones nobody
+answers. What to do is `usecases.chasing` (the rules are `bets.timing`); this pass words
+it and records it, channel by channel. A bet without a card (imported) gets its card with
+its first nudge."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ log = logging.getLogger("hypobot.nudges")
 class NudgeReport:
     nudged: int = 0
     escalated: int = 0
-    waiting: int = 0  # due, but outside hours, snoozed or the owner is away
+    waiting: int = 0  # due, but outside hours, snoozed, the owner is away, or over budget
+    held: int = 0  # of those, held back by the channel's nudge budget for today
     channels: int = 0
 
 
@@ -51,6 +54,7 @@ async def _sweep_channel(
         return False
     report.channels += 1
     report.waiting += decided.waiting
+    report.held += decided.held
     plans: list[chasing.Planned] = []
     for bet, decision in decided.decisions:
         if decision.nudge_now:

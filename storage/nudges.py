@@ -14,16 +14,21 @@ from tortoise.transactions import in_transaction
 from bets.lifecycle import State
 from bets.metrics import SLE_LOOKBACK, BetFacts
 from storage import claims
-from storage.bets import BET_COLUMNS, bet_from_columns
+from storage.bets import BET_COLUMNS, bet_from_columns, card_row
 from storage.models import Bet, Event, Outbox, Person
+
+UNSENT = ("pending", "sending")
+# Messages that go in a bet's thread: queued before its card exists, they wait for it.
+THREADED = ("nudge", "escalation")
 
 
 def _awaiting() -> Q:
-    return Q(state=State.SHIPPED, first_feedback_at__isnull=True, card_ts__isnull=False)
+    # With or without a card: an imported bet gets its card with its first nudge.
+    return Q(state=State.SHIPPED, first_feedback_at__isnull=True)
 
 
 async def awaiting_feedback(team_id: str, channel_id: str) -> list[BetFacts]:
-    """Shipped bets with a card and no decisive evidence yet, oldest first."""
+    """Shipped bets with no decisive evidence yet (with a card or not), oldest first."""
     rows = (
         await Bet.filter(_awaiting(), team_id=team_id, channel_id=channel_id)
         .order_by("shipped_at", "id")
@@ -60,6 +65,14 @@ async def sle_sample(team_id: str, channel_id: str, *, now: datetime) -> list[Be
         BetFacts(number, State(state), created, started, shipped, closed, feedback)
         for number, state, created, started, shipped, closed, feedback in rows
     ]
+
+
+async def nudges_sent(team_id: str, channel_id: str, *, since: datetime, until: datetime) -> int:
+    """How many nudges the channel got in [since, until): its nudge events, one per nudge
+    queued (escalations are events of their own kind and are not counted)."""
+    return await Event.filter(
+        team_id=team_id, channel_id=channel_id, at__gte=since, at__lt=until, kind="nudge"
+    ).count()
 
 
 async def away_until(team_id: str, user_ids: Iterable[str]) -> dict[str, datetime]:
@@ -109,11 +122,55 @@ async def record_channel(
         if escalated:
             await Bet.filter(team_id=team_id, id__in=escalated).update(escalated_at=now)
         if done:
-            await Outbox.bulk_create([_thread_row(plan, now) for plan in done])
+            carded = await _cards_coming(team_id, done)
+            await Outbox.bulk_create(_rows(done, carded, now))
             await Event.bulk_create([_event(plan, now) for plan in done])
     for job, job_keys in keys.items():
         claims.count_taken(job, job_keys, got[job], now=now)
     return done
+
+
+async def _cards_coming(team_id: str, plans: list[Planned]) -> set[int]:
+    """Bets among `plans` without a card that have one queued already (say, a private
+    channel's card waiting for an invitation): their nudges wait for it."""
+    cardless = {plan.bet.id for plan in plans if plan.bet.card_ts is None}
+    if not cardless:
+        return set()
+    rows = await Outbox.filter(
+        team_id=team_id, bet_id__in=list(cardless), kind="card", status__in=list(UNSENT)
+    ).values_list("bet_id", flat=True)
+    return {int(bet_id) for bet_id in rows}
+
+
+def _rows(plans: list[Planned], carded: set[int], now: datetime) -> list[Outbox]:
+    """The outbox rows for `plans`, in order. A bet without a card (imported, or its card
+    never went out) gets its card queued just before its nudge: the courier posts it
+    first, stores its ts on the bet, and the nudge (queued without a thread) then goes in
+    the card's thread; it waits while the card is unsent (`card_due_at`)."""
+    rows: list[Outbox] = []
+    for plan in plans:
+        bet = plan.bet
+        if plan.job == "nudge" and bet.card_ts is None and bet.id not in carded:
+            rows.append(card_row(bet, now))
+            carded.add(bet.id)
+        rows.append(_thread_row(plan, now))
+    return rows
+
+
+async def card_due_at(row: Outbox) -> datetime | None:
+    """A nudge or an escalation queued before its bet had a card waits while a card queued
+    before it is unsent (it belongs in the card's thread, never on its own): when that card
+    is due next; None when the row need not wait."""
+    if row.kind not in THREADED or row.thread_ts or row.bet_id is None:
+        return None
+    due = await Outbox.filter(
+        team_id=row.team_id,
+        bet_id=row.bet_id,
+        kind="card",
+        id__lt=row.id,
+        status__in=list(UNSENT),
+    ).values_list("next_attempt_at", flat=True)
+    return min(due) if due else None
 
 
 def _thread_row(plan: Planned, now: datetime) -> Outbox:

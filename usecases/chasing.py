@@ -1,5 +1,6 @@
 """The nudge sweep's decisions: which shipped bets to nudge and which to escalate, in each
-channel, by `bets.timing.chase` (T1–T4); and recording them with their claims at once."""
+channel, by `bets.timing.chase_channel` (T1–T4 and the channel's nudge budget); and
+recording them with their claims at once."""
 
 from __future__ import annotations
 
@@ -8,14 +9,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bets.metrics import BetFacts
-from bets.timing import ChannelRules, Chase, chase, chase_facts
+from bets.timing import (
+    ChannelRules,
+    Chase,
+    ChaseFacts,
+    chase_channel,
+    chase_facts,
+    held_by_budget,
+    local_day,
+)
 from storage import channels as channel_store
 from storage import nudges as store
 from storage.models import Channel
 from storage.nudges import Planned
 from usecases.flow import channel_sle, rules_of
 
-__all__ = ["ChannelChase", "Planned", "channels_to_sweep", "decide", "record"]
+__all__ = ["ChannelChase", "Planned", "channels_to_sweep", "decide", "held_back", "record"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,13 @@ class ChannelChase:
 
     @property
     def waiting(self) -> int:
-        """Due, but held back by working hours, a snooze or the owner's absence."""
+        """Due, but held back by working hours, a snooze, the owner's absence or the budget."""
         return sum(1 for _, decision in self.decisions if decision.waiting)
+
+    @property
+    def held(self) -> int:
+        """Due and free to go, but past the channel's nudge budget for today."""
+        return sum(1 for _, decision in self.decisions if decision.held)
 
 
 async def channels_to_sweep(now: datetime) -> list[ToSweep]:
@@ -58,27 +72,41 @@ async def channels_to_sweep(now: datetime) -> list[ToSweep]:
     return sorted(found, key=lambda item: -item.awaiting)
 
 
+async def _chased(team_id: str, channel_id: str) -> tuple[list[BetFacts], list[ChaseFacts]]:
+    """The channel's bets awaiting feedback, oldest first, with what chasing needs of each."""
+    bets = await store.awaiting_feedback(team_id, channel_id)
+    owners = {bet.owner_id for bet in bets}
+    away = await store.away_until(team_id, owners) if owners else {}
+    return bets, [chase_facts(bet, owner_away_until=away.get(bet.owner_id)) for bet in bets]
+
+
+async def _sent_today(team_id: str, channel_id: str, rules: ChannelRules, now: datetime) -> int:
+    since, until = local_day(now, rules.tz)
+    return await store.nudges_sent(team_id, channel_id, since=since, until=until)
+
+
 async def decide(sweep: ToSweep, now: datetime) -> ChannelChase:
-    """Each awaiting bet's nudge and escalation at `now` (reads, no writes)."""
+    """Each awaiting bet's nudge and escalation at `now`, within the channel's nudge budget
+    for its local day (reads, no writes)."""
     rules = rules_of(sweep.channel)
-    bets = await store.awaiting_feedback(sweep.team_id, sweep.channel_id)
+    bets, facts = await _chased(sweep.team_id, sweep.channel_id)
     sample = await store.sle_sample(sweep.team_id, sweep.channel_id, now=now)
     level = channel_sle(rules, sample, now)
-    owners = {bet.owner_id for bet in bets}
-    away = await store.away_until(sweep.team_id, owners) if owners else {}
-    decisions = tuple(
-        (
-            bet,
-            chase(
-                chase_facts(bet, owner_away_until=away.get(bet.owner_id)),
-                rules,
-                sle=level,
-                now=now,
-            ),
-        )
-        for bet in bets
-    )
+    sent = await _sent_today(sweep.team_id, sweep.channel_id, rules, now)
+    decided = chase_channel(facts, rules, sle=level, now=now, sent_today=sent)
+    decisions = tuple(zip(bets, decided, strict=True))
     return ChannelChase(sweep.team_id, sweep.channel_id, rules, level, decisions)
+
+
+async def held_back(channel: Channel, now: datetime) -> int:
+    """How many of the channel's bets are due a nudge that its budget holds back to a later
+    day (the digest counts them)."""
+    rules = rules_of(channel)
+    _, facts = await _chased(channel.team_id, channel.channel_id)
+    if not facts:
+        return 0
+    sent = await _sent_today(channel.team_id, channel.channel_id, rules, now)
+    return held_by_budget(facts, rules, now=now, sent_today=sent)
 
 
 def nudge_plan(bet: BetFacts, decision: Chase, payload: dict[str, Any]) -> Planned:

@@ -62,6 +62,7 @@ def rules_of(channel: Channel) -> ChannelRules:
         grace=timedelta(seconds=channel.grace_s),
         wip_limit=channel.wip_limit,
         lead_id=channel.lead_user_id,
+        nudges_per_day=channel.nudges_per_day,
     )
 
 
@@ -147,7 +148,8 @@ async def queue_report(figures: ChannelFigures, payload: dict[str, Any], *, now:
 class Home:
     """What the App Home tab shows one person."""
 
-    mine: tuple[BetFacts, ...]
+    mine: tuple[BetFacts, ...]  # my open bets, the first `max_bets` of them
+    mine_total: int  # how many open bets I have in all
     channels: tuple[ChannelFigures, ...]
 
 
@@ -156,6 +158,7 @@ async def home(ctx: Context, team_id: str, user_id: str, *, max_bets: int = 200)
     computes them."""
     now = ctx.clock()
     mine = await bet_store.list_bets(team_id, scope="mine", user_id=user_id, limit=max_bets)
+    total = await bet_store.count_bets(team_id, scope="mine", user_id=user_id)
     figures = []
     for channel_id in await bet_store.channels_of(team_id, user_id, limit=HOME_CHANNELS):
         channel = await bet_store.get_channel(team_id, channel_id)
@@ -163,4 +166,4 @@ async def home(ctx: Context, team_id: str, user_id: str, *, max_bets: int = 200)
             figures.append(
                 await channel_figures(channel, now=now, window=DIGEST_WINDOW, previous_window=False)
             )
-    return Home(tuple(mine), tuple(figures))
+    return Home(tuple(mine), max(total, len(mine)), tuple(figures))

@@ -16,6 +16,7 @@ from bets.keys import format_key
 from bets.lifecycle import State
 from bets.metrics import Ageing, FlowReport, LearnedSince, Learning
 from bets.reading import format_date, format_duration
+from bets.timing import DEFAULT_NUDGES_PER_DAY
 from bot.blocks.report import (
     STATUS_EMOJI,
     STATUS_WORDS,
@@ -110,6 +111,23 @@ def _awaiting(report: FlowReport, titles: Mapping[int, str]) -> Block | None:
     ]
     heading = f"⏳ *Awaiting feedback* ({len(rest)})"
     return section(listing(heading, lines, more=MORE_AWAITING))
+
+
+def held_text(held: int, per_day: int) -> str:
+    """The bets whose nudge is due but held back by the channel's nudge budget, in words."""
+    one = held == 1
+    if per_day == 0:
+        return (
+            f"💤 {held} {'bet' if one else 'bets'} awaiting feedback {'is' if one else 'are'} "
+            "due a nudge, but nudges are off in this channel "
+            "(`/hypothesis settings nudges-per-day 5` turns them on)"
+        )
+    noun = "nudge" if per_day == 1 else "nudges"
+    return (
+        f"💤 {held} more awaiting feedback {'is' if one else 'are'} due a nudge and "
+        f"{'waits' if one else 'wait'} for a later day: this channel gets at most "
+        f"{per_day} {noun} a day, most overdue first (`/hypothesis settings nudges-per-day`)"
+    )
 
 
 def _learned_line(item: Learning, titles: Mapping[int, str]) -> str:
@@ -222,12 +240,15 @@ def digest_blocks(
     now: datetime,
     tz: ZoneInfo,
     weekly: FlowReport | None = None,
+    held: int = 0,
+    nudges_per_day: int = DEFAULT_NUDGES_PER_DAY,
 ) -> list[Block] | None:
     """The digest's blocks, or None when there is nothing to say: no bet awaiting feedback,
     nothing learned since the last digest, no WIP, no bet without a signal (and, when
     `weekly` is given, no figures for the week either).
 
-    `weekly`, when given, adds `weekly_section(weekly)` before the footer.
+    `weekly`, when given, adds `weekly_section(weekly)` before the footer; `held` counts
+    the bets due a nudge that the channel's budget (`nudges_per_day`) holds back.
     """
     quiet = not report.awaiting and learned.is_empty and report.wip == 0 and not no_signal
     if quiet and (weekly is None or not _has_figures(weekly)):
@@ -240,6 +261,8 @@ def digest_blocks(
         _learned(learned, titles),
     ]
     blocks += [block for block in lists if block is not None]
+    if held:
+        blocks.append(context(held_text(held, nudges_per_day)))
     blocks += [divider(), _time_to_feedback(report), section(wip_text(report, wip_limit))]
     missing = _no_signal(no_signal, titles)
     if missing is not None:
@@ -259,6 +282,7 @@ def digest_text(
     learned: LearnedSince,
     wip_limit: int | None,
     no_signal: Sequence[int],
+    held: int = 0,
 ) -> str:
     """The notification text: `Hypobot digest for #growth: 2 overdue for evidence, …`."""
     where = f" for #{escape(channel_name)}" if channel_name else ""
@@ -267,6 +291,8 @@ def digest_text(
     if leading:
         parts.append(f"{leading} overdue for evidence")
     parts.append(f"{len(report.awaiting)} awaiting feedback")
+    if held:
+        parts.append(f"{held} due a nudge on a later day")
     if not learned.is_empty:
         parts.append(f"{learned.count} learned since the last digest")
     wip = f"WIP {report.wip}" if wip_limit is None else f"WIP {report.wip}/{wip_limit}"
@@ -278,13 +304,17 @@ def digest_text(
     return truncate(f"Hypobot digest{where}: {', '.join(parts)}", MAX_FALLBACK_TEXT)
 
 
-def digest_payload(figures: ChannelFigures, *, now: datetime) -> dict[str, Any] | None:
-    """The digest as chat.postMessage arguments, or None when it has nothing to say."""
+def digest_payload(
+    figures: ChannelFigures, *, now: datetime, held: int = 0
+) -> dict[str, Any] | None:
+    """The digest as chat.postMessage arguments, or None when it has nothing to say;
+    `held` counts the bets due a nudge that the channel's budget holds back."""
     kwargs: dict[str, Any] = {
         "channel_name": None,
         "learned": figures.learned or LearnedSince((), (), ()),
         "wip_limit": figures.rules.wip_limit,
         "no_signal": figures.report.without_signal,
+        "held": held,
     }
     blocks = digest_blocks(
         figures.report,
@@ -293,6 +323,7 @@ def digest_payload(figures: ChannelFigures, *, now: datetime) -> dict[str, Any] 
         now=now,
         tz=figures.rules.tz,
         weekly=figures.weekly,
+        nudges_per_day=figures.rules.nudges_per_day,
         **kwargs,
     )
     if blocks is None:

@@ -29,14 +29,15 @@ from usecases.flow import ChannelFigures
 _ORDER = (State.SHIPPED, State.BUILDING, State.PROPOSED)
 
 
-def _bet_blocks(bets: Sequence[Any], now: datetime, *, budget: int) -> list[Block]:
+def _bet_blocks(bets: Sequence[Any], now: datetime, *, budget: int, total: int) -> list[Block]:
     """My open bets by state, each line with its buttons, in at most `budget` blocks; the
-    bets that don't fit are counted in "and N more — `/hypothesis list mine`"."""
+    bets that don't fit (and those of `total` not read) are counted in "and N more —
+    `/hypothesis list mine`"."""
     if not bets:
         return [context("No open bets. Start one with the button above or `/hypothesis new …`.")]
     room = budget - 1  # the "and N more" line
     blocks: list[Block] = []
-    left = 0
+    left = max(0, total - len(bets))
     for state in _ORDER:
         group = [bet for bet in bets if bet.state == state and state in OPEN_STATES]
         if not group:
@@ -92,7 +93,11 @@ def _channel_blocks(channels: Sequence[ChannelFigures]) -> list[Block]:
 
 
 def home_view(
-    bets: Sequence[Any], *, now: datetime, channels: Sequence[ChannelFigures] = ()
+    bets: Sequence[Any],
+    *,
+    now: datetime,
+    channels: Sequence[ChannelFigures] = (),
+    total: int | None = None,
 ) -> dict[str, Any]:
     """The Home tab: a New bet button, my bets (cut to fit), then my channels' figures."""
     head: list[Block] = [
@@ -100,5 +105,6 @@ def home_view(
         actions(button("New bet", ids.NEW_BET, "new", "primary")),
     ]
     tail = _channel_blocks(channels)
-    mine = _bet_blocks(bets, now, budget=MAX_BLOCKS_VIEW - len(head) - len(tail))
+    room = MAX_BLOCKS_VIEW - len(head) - len(tail)
+    mine = _bet_blocks(bets, now, budget=room, total=len(bets) if total is None else total)
     return {"type": "home", "blocks": [*head, *mine, *tail]}

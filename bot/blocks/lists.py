@@ -9,6 +9,7 @@ from typing import Any
 from bets.keys import format_key
 from bot.blocks.card import age_text, shown, state_label
 from bot.blocks.text import (
+    MAX_BLOCKS_MESSAGE,
     MAX_SECTION_TEXT,
     Block,
     cap_blocks,
@@ -31,13 +32,19 @@ def bet_line(bet: Any, now: datetime) -> str:
     )
 
 
-def bet_list(bets: Sequence[Any], *, now: datetime, title: str, more_hint: str) -> list[Block]:
-    """A header and one section per bet; past Slack's cap, "and N more — `more_hint`"."""
+def bet_list(
+    bets: Sequence[Any], *, now: datetime, title: str, more_hint: str, total: int | None = None
+) -> list[Block]:
+    """A header and one section per bet; past Slack's cap, "and N more — `more_hint`",
+    counting the bets of `total` that were not even read."""
     blocks = [header(escape(title))]
     if not bets:
         return [*blocks, context("No bets here.")]
     blocks += [section(bet_line(bet, now)) for bet in bets]
-    return cap_blocks(blocks, more=f"and {{n}} more — {more_hint}")
+    unread = max(0, (total or len(bets)) - len(bets))
+    if unread and len(blocks) < MAX_BLOCKS_MESSAGE:
+        return [*blocks, context(f"and {unread} more — {more_hint}")]
+    return cap_blocks(blocks, more=f"and {{n}} more — {more_hint}", extra=unread)
 
 
 def _paragraphs(text: str, limit: int) -> list[str]:

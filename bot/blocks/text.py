@@ -167,9 +167,12 @@ def actions(*buttons: Block) -> Block:
     return {"type": "actions", "elements": list(buttons)}
 
 
-def cap_blocks(blocks: list[Block], *, limit: int = MAX_BLOCKS_MESSAGE, more: str) -> list[Block]:
-    """At most `limit` blocks; when cut, the last says `more`, where `{n}` is the count cut."""
+def cap_blocks(
+    blocks: list[Block], *, limit: int = MAX_BLOCKS_MESSAGE, more: str, extra: int = 0
+) -> list[Block]:
+    """At most `limit` blocks; when cut, the last says `more`, where `{n}` is the count cut
+    (plus `extra`: items left out before there were blocks for them)."""
     if len(blocks) <= limit:
         return list(blocks)
     kept = blocks[: limit - 1]
-    return [*kept, context(more.replace("{n}", str(len(blocks) - len(kept))))]
+    return [*kept, context(more.replace("{n}", str(len(blocks) - len(kept) + extra)))]

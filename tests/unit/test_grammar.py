@@ -503,6 +503,38 @@ def test_lead_by_plain_name_asks_for_a_real_mention() -> None:
     assert "I can't tell who `@bob` is" in usage("settings lead @bob")
 
 
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("nudges-per-day 3", 3),
+        ("nudges-per-day 0", 0),
+        ("nudges_per_day 999", 999),
+        ("nudges 2", 2),
+        ("budget 7", 7),
+    ],
+)
+def test_the_nudge_budget_is_a_number_of_nudges_a_day(text: str, count: int) -> None:
+    assert parse(f"settings {text}") == Settings((("nudges_per_day", count),))
+
+
+@pytest.mark.parametrize("value", ["-1", "1000", "lots", "2.5", "5d"])
+def test_a_bad_nudge_budget_is_named_with_the_right_form(value: str) -> None:
+    message = usage(f"settings nudges-per-day {value}")
+    assert message.startswith(f"`{value}` isn't a number of nudges.")
+    assert "`/hypothesis settings nudges-per-day 5`" in message
+    assert "`0` stops nudges" in message
+
+
+def test_a_nudge_budget_without_a_number_asks_for_one() -> None:
+    assert usage("settings nudges-per-day").startswith("How many nudges a day?")
+
+
+def test_the_nudge_budget_combines_with_other_settings() -> None:
+    assert parse("settings wip 4 nudges-per-day 2") == Settings(
+        (("wip_limit", 4), ("nudges_per_day", 2))
+    )
+
+
 def test_zone_setting_sets_the_timezone() -> None:
     assert parse("settings zone UTC") == Settings((("timezone", "UTC"),))
 

@@ -20,7 +20,9 @@ async def home_of(runtime: Runtime, team_id: str, user_id: str) -> dict[str, Any
     """The tab's view, from the figures the digest computes too."""
     context = runtime.answers.context
     seen = await flow.home(context, team_id, user_id, max_bets=MAX_BETS)
-    return home.home_view(seen.mine, now=context.clock(), channels=seen.channels)
+    return home.home_view(
+        seen.mine, now=context.clock(), channels=seen.channels, total=seen.mine_total
+    )
 
 
 def app_home_opened(runtime: Runtime) -> Callable[..., Awaitable[None]]:
