@@ -1,10 +1,14 @@
-"""Sending what the outbox holds: retries with backoff, honours Retry-After, records failures,
-and never posts a message twice, even after a sender died between sending and marking."""
+"""Sending what the outbox holds: paced to Slack's limits per channel and per workspace, as a
+member of the channel (it joins public channels; private ones must invite it), with retries
+and backoff, honouring Retry-After, recording failures, and never posting a message twice,
+even after a sender died between sending and marking."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,11 +19,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import SlackClients
+from bot.slack import MARGIN_S, Bucket, Limits, Pacer, SlackClients
 from ops import metrics
 from storage import bets as bet_store
+from storage import nudges as nudge_store
 from storage import outbox as store
 from storage.models import Outbox
+from storage.outbox import AWAITING_INVITE, INVITE_ASKED
 
 log = logging.getLogger("hypobot.outbox")
 
@@ -49,31 +55,88 @@ LOOKBACK_S = 600  # how far before a row's creation a lost send is searched for
 CHUNK = 10  # rows of one channel claimed at a time
 MOST_CHANNELS = 5000  # channels one pass starts on; the next pass takes the rest
 CHANNELS_AT_ONCE = 32  # sends in flight at once (each channel's rows go one at a time, in order)
-MOST_WAIT_S = 20.0  # a channel waits out a Retry-After this long in the pass; longer: next pass
-SPACING_S = 1.0  # after a 429, a channel's posts go at most one a second (Slack's rate)
+MOST_WAIT_S = 20.0  # a 429 is waited out this long in the pass; longer: the next pass
 LEASE_MARGIN_S = 15.0  # rows not sent this long before their lease ends go back and are re-taken
+PAUSE_GRACE_S = 1.0  # a workspace's 429 pause this short is waited out, whatever most_wait_s
+
+# Membership. Slack sends a channel's messages (the replies in a card's thread) only to
+# members, and a bot without chat:write.public posts only where it is a member.
+NOT_MEMBER = frozenset({"not_in_channel", "channel_not_found"})  # a post's answer
+# conversations.join's answers for a channel Hypobot cannot join by itself: a private channel
+# says so when Hypobot is in it, and is invisible ("not found") when it is not.
+CANNOT_JOIN = frozenset({"method_not_supported_for_channel_type", "channel_not_found"})
+INVITE_RECHECK = timedelta(hours=6)  # held rows are tried again (an invite event was missed)
+INVITE_NEEDED = (
+    ":lock: Hypobot can't post in <#{channel}>: it isn't a member, and it can't join a "
+    "private channel by itself. Type `/invite @Hypobot` in <#{channel}>: the bet's card, and "
+    "anything else waiting for that channel, goes up as soon as Hypobot is in."
+)
 
 
-@dataclass
-class _Pace:
-    """When a channel may post next: at once until Slack rate-limits it, then one post
-    every SPACING_S, so the rest of its queue meets no more 429s."""
+NETWORK_ERRORS = (TimeoutError, aiohttp.ClientError, OSError)
 
-    not_before: float = 0.0
-    limited_once: bool = False
 
-    async def wait(self) -> None:
-        delay = self.not_before - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+class _NotInvited(Exception):
+    """The channel is one Hypobot must be invited to before it can post there."""
 
-    def limited(self, retry_after: float) -> None:
-        self.limited_once = True
-        self.not_before = time.monotonic() + retry_after
 
-    def posted(self) -> None:
-        if self.limited_once:
-            self.not_before = time.monotonic() + SPACING_S
+class _NotYet(Exception):
+    """The row's turn under Slack's limits comes after its lease: a later pass sends it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+class _Held(Exception):
+    """The row was held until Hypobot is invited; so are the channel's other rows."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(until)
+        self.until = until
+
+
+class _Seconds:
+    """The pacer's clock: the courier's, in seconds, so that a 429's pause and the outbox's
+    schedule agree; while that clock stands still (a test's fixed clock), real time runs on
+    from its last reading, so that waiting for a turn ends."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self.reading = -math.inf
+        self.since = 0.0
+
+    def __call__(self) -> float:
+        reading, now = self.clock().timestamp(), time.monotonic()
+        if reading != self.reading:
+            self.reading, self.since = reading, now
+        return reading + (now - self.since)
+
+
+def _look_again(now: datetime, card_due: datetime | None) -> datetime:
+    """When a deferred row is tried again: in a second, or when the card it waits for is
+    due, but within a minute (the card may go sooner, say once Hypobot is invited)."""
+    soon = now + timedelta(seconds=1)
+    if card_due is None:
+        return soon
+    return min(max(card_due, soon), now + timedelta(minutes=1))
+
+
+def _workspaces_in_turn(channels: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Channels in the order their senders start: the workspaces take turns (each keeping
+    its channels' order), so that one workspace's long queue never holds another's back
+    while both wait only for their own limits."""
+    by_team: dict[str, list[tuple[str, str]]] = {}
+    for channel in channels:
+        by_team.setdefault(channel[0], []).append(channel)
+    rounds = itertools.zip_longest(*by_team.values())
+    return [channel for turn in rounds for channel in turn if channel is not None]
+
+
+def _code(error: BaseException) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or error.response.status_code)
+    return type(error).__name__
 
 
 def _retry_after(error: SlackApiError) -> float:
@@ -98,6 +161,7 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     deferred: int = 0
+    awaiting_invite: int = 0  # held until Hypobot is invited to a private channel
     errors: list[str] = field(default_factory=list)
 
     def copy(self) -> DeliveryReport:
@@ -117,7 +181,7 @@ class DeliveryReport:
         )
 
 
-_COUNTS = ("sent", "retried", "failed", "deferred")
+_COUNTS = ("sent", "retried", "failed", "deferred", "awaiting_invite")
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
@@ -137,17 +201,23 @@ class Courier:
         render_card: Callable[[Any, datetime], Awaitable[dict[str, Any]]],
         clock: Callable[[], datetime] = _now,
         most_wait_s: float = MOST_WAIT_S,
+        limits: Limits | None = None,
     ) -> None:
         self.clients = clients
         self.render_card = render_card
         self.clock = clock
         self.most_wait_s = most_wait_s
+        self.pacer = Pacer(limits or Limits(), clock=_Seconds(clock))
+        self._members: set[tuple[str, str]] = set()  # channels Hypobot is known to be in
         self._scan: asyncio.Task[None] | None = None
         self._again = False
         self._gate = asyncio.Semaphore(CHANNELS_AT_ONCE)
         # Channels a task here is sending to: each channel has at most one sender in this
         # process, which keeps taking its due rows until none is left.
         self._active: dict[tuple[str, str], asyncio.Task[None]] = {}
+        # Channels whose sender was asked to start while it was at work: it claims once more
+        # before it stops (otherwise a short chunk means the channel has nothing more due).
+        self._more: set[tuple[str, str]] = set()
         self.background = DeliveryReport()  # what kicked deliveries did, for logs and tests
 
     async def posted(self, team_id: str, outbox_id: int) -> tuple[str, str] | None:
@@ -177,7 +247,8 @@ class Courier:
         self._again = True
         while self._again:
             self._again = False
-            for channel in await store.due_channels(now=self.clock(), limit=MOST_CHANNELS):
+            due = await store.due_channels(now=self.clock(), limit=MOST_CHANNELS)
+            for channel in _workspaces_in_turn(due):
                 self._start(channel, None, self.background)
 
     async def drain(self) -> None:
@@ -204,14 +275,16 @@ class Courier:
         ids: Sequence[int] | None = None,
         most: int = MOST_CHANNELS,
     ) -> DeliveryReport:
-        """Send what is due: channels in parallel, each channel's rows in order, each
-        channel at its own pace. Slack rate-limits per channel, so a 429 holds back only
-        that channel, which waits out Retry-After (up to `most_wait_s`) and goes on."""
+        """Send what is due: channels in parallel, each channel's rows in order, paced by
+        the channel's and the workspace's token buckets. A 429 holds back the whole
+        workspace for its Retry-After (up to `most_wait_s`; longer: the next pass); other
+        workspaces go on at their own pace."""
         report = DeliveryReport()
         if ids is not None:  # these rows now (a reply that must be out before its chart)
             await self._send_rows(None, ids, now, report)
             return report
-        channels = await store.due_channels(now=now or self.clock(), limit=most)
+        due = await store.due_channels(now=now or self.clock(), limit=most)
+        channels = _workspaces_in_turn(due)
         started = [self._start(channel, now, report) for channel in channels]
         await asyncio.gather(*(task for task in started if task is not None))
         return report
@@ -221,12 +294,18 @@ class Courier:
     ) -> asyncio.Task[None] | None:
         """A sender for `channel`, unless one is at work on it already."""
         if channel in self._active:
+            self._more.add(channel)
             return None
         task = asyncio.create_task(self._send_rows(channel, None, now, report))
         self._active[channel] = task
-        task.add_done_callback(lambda _: self._active.pop(channel, None))
+        task.add_done_callback(lambda done: self._retire(channel, done))
         task.add_done_callback(_log_failure)
         return task
+
+    def _retire(self, channel: tuple[str, str], task: asyncio.Task[Any] | None) -> None:
+        """`task` no longer sends for `channel`: a new sender may start there."""
+        if task is not None and self._active.get(channel) is task:
+            del self._active[channel]
 
     async def _send_rows(
         self,
@@ -236,8 +315,9 @@ class Courier:
         report: DeliveryReport,
     ) -> None:
         """One channel's due rows (or the rows `ids`), a chunk at a time, until none is due."""
-        pace = _Pace()
         while True:
+            if channel is not None:
+                self._more.discard(channel)  # this claim takes whatever was queued until now
             rows = await store.claim(
                 now=now or self.clock(),
                 lease=LEASE,
@@ -249,15 +329,20 @@ class Courier:
                 return
             leased_until = time.monotonic() + LEASE.total_seconds() - LEASE_MARGIN_S
             index = 0
+            drained = len(rows) < CHUNK  # nothing more was due when this chunk was taken
             try:
                 for index, row in enumerate(rows):
                     if time.monotonic() > leased_until:
                         await self._put_back(rows[index:], now or self.clock())
+                        drained = False
                         break
-                    limited_until = await self._send_paced(row, now, report, pace)
-                    if limited_until is not None:  # Slack wants a long wait: next pass
+                    limited_until = await self._send_paced(row, now, report, leased_until)
+                    if limited_until is not None:  # a long wait (Slack's or ours): next pass
                         await self._put_back(rows[index + 1 :], limited_until)
                         return
+            except _Held as held:  # the channel waits for an invite; so do these rows
+                await self._put_back(rows[index + 1 :], held.until, error=AWAITING_INVITE)
+                return
             except asyncio.CancelledError:
                 # Shutting down: rows not started go back at once; the one being sent
                 # stays "sending" (it may be out) until its lease lapses and a sender
@@ -266,22 +351,34 @@ class Courier:
                 raise
             if ids is not None:
                 return
+            if channel is not None and drained and channel not in self._more:
+                self._retire(channel, asyncio.current_task())  # at once: no start is lost
+                return
 
     async def _send_paced(
-        self, row: Outbox, now: datetime | None, report: DeliveryReport, pace: _Pace
+        self, row: Outbox, now: datetime | None, report: DeliveryReport, leased_until: float
     ) -> datetime | None:
-        """Send one row, waiting out the channel's 429s within `most_wait_s`; once Slack
-        has limited the channel, its later posts go SPACING_S apart. Returns when the
-        channel may post again if the row went back to the outbox for a later pass."""
+        """Send one row at its turn in its channel and its workspace (token buckets, so that
+        Slack seldom answers 429), waiting out 429s within `most_wait_s`. A 429 holds back
+        the whole workspace for its Retry-After. Returns when to try again if the row went
+        back to the outbox for a later pass (a long wait, or its turn after the lease)."""
         waited = 0.0
         while True:
-            await pace.wait()
-            async with self._gate:
-                moment = now or self.clock()
-                retry_after = await self._deliver_one(row, moment, report)
+            moment = now or self.clock()
+            paused = self.pacer.paused_for(row.team_id)
+            if paused > max(PAUSE_GRACE_S, self.most_wait_s - waited):  # a long 429: next pass
+                until = moment + timedelta(seconds=paused)
+                await self._put_back([row], until)
+                return until
+            try:
+                retry_after = await self._deliver_one(row, moment, report, leased_until)
+            except _NotYet as late:
+                until = moment + timedelta(seconds=late.seconds)
+                await self._put_back([row], until)
+                return until
             if retry_after is None:
-                pace.posted()
                 return None
+            self.pacer.limited(row.team_id, row.channel_id, retry_after)
             if waited + retry_after > self.most_wait_s:
                 until = moment + timedelta(seconds=retry_after)
                 await store.mark_retry(row, at=until, error="ratelimited", count_attempt=False)
@@ -290,20 +387,66 @@ class Courier:
                 return until
             metrics.outbox_delivery("waited", "ratelimited")
             waited += retry_after
-            pace.limited(retry_after)
 
-    async def _put_back(self, rows: Sequence[Outbox], at: datetime) -> None:
+    async def _turn(self, row: Outbox, deadline: float) -> list[Bucket]:
+        """Wait for the row's turn in its channel's bucket, then in its workspace's (whose
+        429 pause holds back every channel); returns the buckets whose turns it took.
+        Raises _NotYet when a turn would come after `deadline` (monotonic: the rows' lease)."""
+        team, channel = row.team_id, row.channel_id
+        workspace = self.pacer.workspace(team)
+        taken: list[Bucket] = []
+
+        def too_late(delay: float) -> _NotYet | None:
+            if delay <= deadline - time.monotonic():
+                return None
+            for bucket in taken:
+                bucket.unused()
+            return _NotYet(delay)
+
+        for bucket in (self.pacer.channel(team, channel), workspace):
+            now = self.pacer.clock()
+            if late := too_late(bucket.turn(now, workspace.paused_until) - now):
+                raise late
+            start = bucket.reserve(now, workspace.paused_until)
+            taken.append(bucket)
+            if start > now:
+                await asyncio.sleep(start - now)
+        while (paused := self.pacer.paused_for(team)) > 0:  # a 429 came while it waited
+            if late := too_late(paused):
+                raise late
+            await asyncio.sleep(paused + MARGIN_S)
+        return taken
+
+    async def _put_back(
+        self, rows: Sequence[Outbox], at: datetime, *, error: str | None = None
+    ) -> None:
         """Unsent claimed rows back to pending, due `at`, for a loop or pass to re-take."""
         for row in rows:
-            await store.mark_retry(row, at=at, error=row.last_error, count_attempt=False)
+            await store.mark_retry(row, at=at, error=error or row.last_error, count_attempt=False)
+
+    async def invited(self, team_id: str, channel_id: str) -> int:
+        """Hypobot was invited to (or joined) a channel: what waited for it is due now, and
+        goes out at once. Returns how many rows were waiting."""
+        self._members.add((team_id, channel_id))
+        released = await store.release_held(team_id, channel_id, now=self.clock())
+        if released:
+            self.send_soon(team_id, channel_id)
+        log.info(
+            "outbox.invited",
+            extra={"team_id": team_id, "channel_id": channel_id, "released": released},
+        )
+        return released
 
     async def _deliver_one(
-        self, row: Outbox, now: datetime, report: DeliveryReport
+        self, row: Outbox, now: datetime, report: DeliveryReport, deadline: float
     ) -> float | None:
         """Send one row; the seconds Slack asked us to wait, when it rate-limited us."""
-        if row.kind == "card" and await store.older_unsent_card(row):
+        # A card waits for an earlier sync of it; a nudge queued with its bet's first card
+        # (an imported bet) waits for that card, to go in its thread.
+        card_due = await nudge_store.card_due_at(row)
+        if (row.kind == "card" and await store.older_unsent_card(row)) or card_due is not None:
             await store.mark_retry(
-                row, at=now + timedelta(seconds=1), error=row.last_error, count_attempt=False
+                row, at=_look_again(now, card_due), error=row.last_error, count_attempt=False
             )
             report.deferred += 1
             metrics.outbox_delivery("deferred")
@@ -315,10 +458,12 @@ class Courier:
             metrics.outbox_delivery("failed", "no_installation")
             return None
         try:
-            ts = await self._send_joining(client, row, now)
+            ts = await self._send_joining(client, row, now, deadline)
+        except _NotInvited:
+            raise _Held(await self._await_invite(client, row, now, report)) from None
         except SlackApiError as error:
             return await self._on_api_error(row, error, now, report)
-        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+        except NETWORK_ERRORS as error:
             await self._retry_or_fail(
                 row, now, f"uncertain: network {type(error).__name__}", report
             )
@@ -331,16 +476,98 @@ class Courier:
         )
         return None
 
-    async def _send_joining(self, client: AsyncWebClient, row: Outbox, now: datetime) -> str | None:
-        """Send; if Hypobot is not in a public channel yet, join it (to hear thread replies)
-        and send once more."""
+    async def _send_joining(
+        self, client: AsyncWebClient, row: Outbox, now: datetime, deadline: float
+    ) -> str | None:
+        """Send at the row's turn under Slack's limits, as a member of its channel."""
+        turns = await self._turn(row, deadline)
+        channel = (row.team_id, row.channel_id)
         try:
-            return await self._send(client, row, now)
-        except SlackApiError as error:
-            if error.response.get("error") != "not_in_channel":
-                raise
+            ts = await self._send_as_member(client, row, now)
+        finally:
+            done = self.pacer.clock()
+            for bucket in turns:
+                bucket.answered(done)
+        self._members.add(channel)
+        return ts
+
+    async def _send_as_member(
+        self, client: AsyncWebClient, row: Outbox, now: datetime
+    ) -> str | None:
+        """Hypobot joins a public channel before a bet's card goes up there (and whenever
+        Slack says it is not in one), so that it hears the replies in the card's thread.
+        Raises _NotInvited for a channel it cannot join (private: someone must invite it)."""
+        channel = (row.team_id, row.channel_id)
+        async with self._gate:
+            joinable = True
+            if row.kind == "card" and channel not in self._members:
+                joinable = await self._join(client, row)
+            try:
+                ts = await self._send(client, row, now)
+            except SlackApiError as error:
+                if error.response.get("error") not in NOT_MEMBER:
+                    raise
+                self._members.discard(channel)
+                if not (joinable and await self._join(client, row)):
+                    raise _NotInvited from error
+                self.pacer.extra(row.team_id, row.channel_id)  # Slack counted the refusal
+                ts = await self._send(client, row, now)
+        return ts
+
+    async def _join(self, client: AsyncWebClient, row: Outbox) -> bool:
+        """Join the row's channel; False when Slack says it cannot be joined (private)."""
+        try:
             await client.conversations_join(channel=row.channel_id)
-            return await self._send(client, row, now)
+        except SlackApiError as error:
+            if error.response.get("error") in CANNOT_JOIN:
+                return False
+            raise
+        self._members.add((row.team_id, row.channel_id))
+        log.info("outbox.joined", extra={"team_id": row.team_id, "channel_id": row.channel_id})
+        return True
+
+    async def _await_invite(
+        self, client: AsyncWebClient, row: Outbox, now: datetime, report: DeliveryReport
+    ) -> datetime:
+        """Hold the row, and every other row of its channel, until Hypobot is invited (the
+        member_joined_channel event releases them) or the next recheck; ask the bet's
+        creator, once per channel, to invite Hypobot. Returns when the rows are due again."""
+        until = now + INVITE_RECHECK
+        if row.last_error == INVITE_ASKED:  # a recheck of the row that asked
+            error = INVITE_ASKED
+        elif await store.invite_asked(row):
+            error = AWAITING_INVITE
+        else:
+            error = INVITE_ASKED if await self._ask_for_invite(client, row) else AWAITING_INVITE
+        await store.mark_retry(row, at=until, error=error, count_attempt=False)
+        await store.hold_channel(row, until)
+        report.awaiting_invite += 1
+        metrics.outbox_delivery("awaiting_invite")
+        log.info(
+            "outbox.awaiting_invite",
+            extra={"outbox_id": row.id, "team_id": row.team_id, "channel_id": row.channel_id},
+        )
+        return until
+
+    async def _ask_for_invite(self, client: AsyncWebClient, row: Outbox) -> bool:
+        """Tell the bet's creator, in a message only they see in the channel, or (as Slack
+        shows no such message where Hypobot cannot see the channel) in Hypobot's direct
+        message with them. True when one of the two went out."""
+        bet = await bet_store.bet_by_id(row.team_id, row.bet_id) if row.bet_id else None
+        if bet is None:
+            return False  # a digest or notice: the next bet's card asks
+        text = INVITE_NEEDED.format(channel=row.channel_id)
+        try:
+            await client.chat_postEphemeral(channel=row.channel_id, user=bet.creator_id, text=text)
+            return True
+        except (SlackApiError, *NETWORK_ERRORS) as error:
+            log.info("outbox.invite_ephemeral_failed", extra={"error": _code(error)})
+        try:
+            await client.chat_postMessage(channel=bet.creator_id, text=text)
+            return True
+        except (SlackApiError, *NETWORK_ERRORS) as error:
+            log.warning("outbox.invite_not_asked", extra={"error": _code(error)})
+        return False
 
     async def _send(self, client: AsyncWebClient, row: Outbox, now: datetime) -> str | None:
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": row.id}}
@@ -356,7 +583,7 @@ class Courier:
                     channel=row.channel_id, ts=bet.card_ts, **payload
                 )
                 return str(response["ts"])
-        elif row.kind == "nudge" and row.bet_id and not thread_ts:
+        elif row.kind in nudge_store.THREADED and row.bet_id and not thread_ts:
             bet = await bet_store.bet_by_id(row.team_id, row.bet_id)
             thread_ts = bet.card_ts if bet else None
         if row.last_error.startswith("uncertain"):

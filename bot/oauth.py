@@ -29,18 +29,19 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_TTL_S = 600
 # The bot scopes of manifest.yml (tests/test_oauth.py keeps the two lists equal).
+# The same as manifest.yml's, each for what uses it (tests/slack/test_manifest.py). No
+# chat:write.public: Hypobot joins a public channel (channels:join) so it hears replies, and
+# no channels:read: it learns that a channel is public by joining it.
 BOT_SCOPES = (
-    "commands",
-    "chat:write",
-    "chat:write.public",
-    "channels:history",
-    "groups:history",
-    "channels:join",
-    "channels:read",
-    "groups:read",
-    "users:read",
-    "app_mentions:read",
-    "files:write",
+    "commands",  # /hypothesis
+    "chat:write",  # chat.postMessage, chat.update, chat.postEphemeral
+    "channels:join",  # conversations.join, before a bet's first card in a public channel
+    "channels:history",  # message.channels (thread replies), conversations.history/replies
+    "groups:history",  # the same in private channels
+    "groups:read",  # member_joined_channel in private channels (Hypobot was invited)
+    "users:read",  # users.info (is_admin)
+    "app_mentions:read",  # app_mention
+    "files:write",  # files_upload_v2: report charts
 )
 NOT_INSTALLED = (
     ":warning: Hypobot is not installed in this workspace (any more). "
@@ -53,10 +54,14 @@ def _now() -> datetime:
 
 
 class Installations(AsyncInstallationStore):
-    """Bolt's installation store, bot tokens only: one installation per workspace.
+    """Bolt's installation store, bot tokens only: one installation per workspace, or one
+    per Enterprise Grid org installed org-wide.
 
-    Org-wide (Enterprise Grid) installs are refused: every row of Hypobot's data belongs to
-    one workspace, and the outbox finds a token by team id.
+    Slack lists an app's workflow steps in an Enterprise Grid org only when the app is
+    installed at the org level, so org-wide installs are kept too: the org's token is found
+    by enterprise id, and each workspace of the org that sends a request is remembered as
+    using it, so the outbox (which knows only the team) finds that token. Every row of
+    Hypobot's data still belongs to the workspace the request came from.
     """
 
     def __init__(self, cipher: TokenCipher, *, clock: Callable[[], datetime] = _now) -> None:
@@ -67,18 +72,40 @@ class Installations(AsyncInstallationStore):
     def logger(self) -> logging.Logger:
         return log
 
-    async def bot(self, team_id: str) -> InstalledBot | None:
+    async def bot(self, team_id: str, *, enterprise_id: str | None = None) -> InstalledBot | None:
+        """The workspace's installation, or its org's (by `enterprise_id`, or as remembered
+        from an earlier request of the workspace)."""
         try:
-            return await store.find(team_id, self.cipher)
+            return await store.find(team_id, self.cipher, enterprise_id=enterprise_id)
         except UnreadableToken:
-            log.error(
-                "installation.unreadable",
-                extra={
-                    "team_id": team_id,
-                    "hint": "sealed with another HYPOBOT_ENCRYPTION_KEY; install again",
-                },
-            )
+            self._unreadable(team_id)
             return None
+
+    async def org(self, enterprise_id: str) -> InstalledBot | None:
+        try:
+            return await store.find_org(enterprise_id, self.cipher)
+        except UnreadableToken:
+            self._unreadable(enterprise_id)
+            return None
+
+    async def serving(self, team_id: str | None, enterprise_id: str | None) -> InstalledBot | None:
+        """The installation that serves a request from `team_id` (in `enterprise_id`): the
+        workspace's own, else its org's, remembered for the workspace on first use."""
+        if not team_id:
+            return await self.org(enterprise_id) if enterprise_id else None
+        found = await self.bot(team_id, enterprise_id=enterprise_id)
+        if found is not None and found.org_wide and found.enterprise_id:
+            await store.remember_member(team_id, found.enterprise_id, now=self.clock())
+        return found
+
+    def _unreadable(self, who: str) -> None:
+        log.error(
+            "installation.unreadable",
+            extra={
+                "team_id": who,
+                "hint": "sealed with another HYPOBOT_ENCRYPTION_KEY; install again",
+            },
+        )
 
     async def bot_token(self, team_id: str) -> str | None:
         """The workspace's bot token, for clients that are not serving a request (the outbox)."""
@@ -92,27 +119,39 @@ class Installations(AsyncInstallationStore):
         await self._save(bot, installer_user_id=None)
 
     async def _save(self, bot: Bot, *, installer_user_id: str | None) -> None:
-        if bot.is_enterprise_install or not bot.team_id:
-            raise BoltError("Hypobot installs per workspace, not organisation-wide")
+        org_wide = bool(bot.is_enterprise_install)
+        if org_wide and not bot.enterprise_id:
+            raise BoltError("an organisation-wide install came without its enterprise id")
+        if not org_wide and not bot.team_id:
+            raise BoltError("a workspace install came without its team id")
         if not bot.bot_token:
             raise BoltError("the install granted no bot token")
+        team_id = store.ORG_WIDE if org_wide else str(bot.team_id)
         if bot.bot_refresh_token:
-            log.warning("installation.token_rotation_unsupported", extra={"team_id": bot.team_id})
+            log.warning("installation.token_rotation_unsupported", extra={"team_id": team_id})
         scopes = ",".join(bot.bot_scopes) if bot.bot_scopes else ""
         installed = InstalledBot(
-            team_id=bot.team_id,
+            team_id=team_id,
             bot_token=bot.bot_token,
             bot_id=bot.bot_id,
             bot_user_id=bot.bot_user_id,
             installed_at=self.clock(),
             enterprise_id=bot.enterprise_id,
-            team_name=bot.team_name or "",
+            team_name=(bot.enterprise_name if org_wide else bot.team_name) or "",
             app_id=bot.app_id or "",
             bot_scopes=scopes,
             installer_user_id=installer_user_id,
         )
         await store.save(installed, self.cipher, now=self.clock())
-        log.info("installation.saved", extra={"team_id": bot.team_id, "scopes": scopes})
+        log.info(
+            "installation.saved",
+            extra={
+                "team_id": team_id,
+                "enterprise_id": bot.enterprise_id or "",
+                "org_wide": org_wide,
+                "scopes": scopes,
+            },
+        )
 
     async def async_find_bot(
         self,
@@ -121,10 +160,17 @@ class Installations(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        found = await self.bot(team_id) if team_id and not is_enterprise_install else None
+        found = await self._found(enterprise_id, team_id, is_enterprise_install)
         if found is None:
             return None
         return Bot(**_bot_fields(found))
+
+    async def _found(
+        self, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
+    ) -> InstalledBot | None:
+        if is_enterprise_install:
+            return await self.org(enterprise_id) if enterprise_id else None
+        return await self.bot(team_id, enterprise_id=enterprise_id) if team_id else None
 
     async def async_find_installation(
         self,
@@ -136,15 +182,23 @@ class Installations(AsyncInstallationStore):
     ) -> Installation | None:
         """The bot installation; no user tokens are kept, so a given user finds nothing
         unless they are the installer."""
-        found = await self.bot(team_id) if team_id and not is_enterprise_install else None
+        found = await self._found(enterprise_id, team_id, is_enterprise_install)
         if found is None or (user_id is not None and user_id != found.installer_user_id):
             return None
         return Installation(**_bot_fields(found), user_id=found.installer_user_id or "")
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        if team_id:
+        """A workspace that installed Hypobot itself forgets its token; a workspace served
+        by its org's install means the org's token went: the org's install is forgotten,
+        with every workspace that used it."""
+        if team_id and (await store.has_own(team_id) or not enterprise_id):
             deleted = await store.delete(team_id)
             log.info("installation.deleted", extra={"team_id": team_id, "rows": deleted})
+        elif enterprise_id:
+            deleted = await store.delete_org(enterprise_id)
+            log.info(
+                "installation.deleted", extra={"enterprise_id": enterprise_id, "rows": deleted}
+            )
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
@@ -205,9 +259,12 @@ class InstallationAuthorize(AsyncAuthorize):
         actor_team_id: str | None = None,
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
-        found = await self.installations.bot(team_id) if team_id else None
+        found = await self.installations.serving(team_id, enterprise_id)
         if found is None:
-            log.warning("request.not_installed", extra={"team_id": team_id})
+            log.warning(
+                "request.not_installed",
+                extra={"team_id": team_id, "enterprise_id": enterprise_id or ""},
+            )
             return None
         return AuthorizeResult(
             enterprise_id=enterprise_id,

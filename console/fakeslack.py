@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -250,11 +251,21 @@ class FakeSlack:
         self.server_error_status = 500
         self.per_channel_rate: float | None = None
         self.burst = 3
+        # A workspace-wide posting limit on top of the channels' (None: none), like Slack's.
+        self.per_workspace_rate: float | None = None
+        self.workspace_burst = 40
+        # Membership: the bot is in no channel until it joins a public one (conversations.join)
+        # or someone invites it (`invite()`, for private channels); it posts only where it is.
+        self.private_channels: set[str] = set()
+        self.members: set[tuple[str, str]] = set()  # (team id, channel id)
         self.admins: set[str] = set()
         self.user_fields: dict[str, Json] = {}  # user id -> extra/overriding users.info fields
         self.channel_names: dict[str, str] = {}
         self.team_names: dict[str, str] = {}
         self.oauth_codes: dict[str, str] = {}  # oauth.v2.access code -> team id
+        self.org_codes: dict[str, str] = {}  # code -> enterprise id: an org-wide install
+        # Workflow steps: function execution id -> ("success", outputs) or ("error", message)
+        self.completed_steps: dict[str, tuple[str, Any]] = {}
         self.installer_user_id = "U1"
         # response_url key -> (channel, ts) of the message the click came from, so that
         # replace_original and delete_original change the stored message as Slack does
@@ -266,6 +277,7 @@ class FakeSlack:
         self.files: dict[str, Json] = {}  # file id -> file info
         self.uploads: dict[str, bytes] = {}  # file id -> uploaded bytes
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, updated at)
+        self._workspace_buckets: dict[str, tuple[float, float]] = {}  # team -> (tokens, at)
         self._last_ts_micros = 0
         self._ids = count(1)
         self._changed = asyncio.Condition()
@@ -281,12 +293,15 @@ class FakeSlack:
             "views.publish": self._views_publish,
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
+            "conversations.join": self._conversations_join,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "oauth.v2.access": self._oauth_v2_access,
             "team.info": self._team_info,
+            "functions.completeSuccess": self._functions_complete_success,
+            "functions.completeError": self._functions_complete_error,
         }
 
     # -- public API ---------------------------------------------------------
@@ -319,6 +334,33 @@ class FakeSlack:
                 f"got {len(self.calls_to(method))}; calls so far:\n{seen}"
             ) from None
         return self.calls_to(method)
+
+    def invite(self, channel: str, *, team_id: str | None = None, inviter: str = "U1") -> Json:
+        """Someone typed `/invite @Hypobot` in `channel`: the bot is a member from now on.
+        Returns the member_joined_channel event Slack then sends to the app."""
+        team = team_id or self.team_id
+        self.members.add((team, channel))
+        return {
+            "type": "member_joined_channel",
+            "user": self.bot_user_id,
+            "channel": channel,
+            "channel_type": "G" if channel in self.private_channels else "C",
+            "team": team,
+            "inviter": inviter,
+            "event_ts": self._next_ts(),
+        }
+
+    def is_member(self, channel: str, *, team_id: str | None = None) -> bool:
+        return (team_id or self.team_id, channel) in self.members
+
+    def would_deliver(self, event: Json, *, team_id: str | None = None) -> bool:
+        """Whether Slack would send this event to the app at all: message events (and
+        mentions) only from channels the bot is a member of."""
+        if event.get("type") not in ("message", "app_mention") or "channel" not in event:
+            return True
+        if str(event["channel"]).startswith("D"):  # a direct message with the app
+            return True
+        return self.is_member(event["channel"], team_id=team_id)
 
     def add_message(
         self,
@@ -408,8 +450,10 @@ class FakeSlack:
             )
         if _consume(self.rate_limit, call.method):
             return self._ratelimited(self.retry_after)
-        if call.method == "chat.postMessage" and not self._take_channel_token(call.channel):
-            return self._ratelimited(1)
+        if call.method == "chat.postMessage":
+            wait = self._posting_wait(call)
+            if wait:
+                return self._ratelimited(wait)
         error = _lookup(self.fail, call.method)
         if error:
             return SlackError(error).response()
@@ -422,6 +466,33 @@ class FakeSlack:
             status=429,
             headers={"Retry-After": str(retry_after)},
         )
+
+    def _posting_wait(self, call: Call) -> int:
+        """0 when a post may go now (its tokens are taken), else the Retry-After seconds:
+        the workspace's bucket must have a token, then the channel's."""
+        team = self._team_of(call)
+        if self.per_workspace_rate is not None:
+            tokens, _ = self._refilled(
+                self._workspace_buckets, team, self.per_workspace_rate, self.workspace_burst
+            )
+            if tokens < 1:
+                return max(1, math.ceil((1 - tokens) / self.per_workspace_rate))
+        if not self._take_channel_token(call.channel):
+            return 1
+        if self.per_workspace_rate is not None:
+            tokens, now = self._refilled(
+                self._workspace_buckets, team, self.per_workspace_rate, self.workspace_burst
+            )
+            self._workspace_buckets[team] = (tokens - 1, now)
+        return 0
+
+    @staticmethod
+    def _refilled(
+        buckets: dict[str, tuple[float, float]], key: str, rate: float, burst: int
+    ) -> tuple[float, float]:
+        now = time.monotonic()
+        tokens, updated = buckets.get(key, (float(burst), now))
+        return min(float(burst), tokens + (now - updated) * rate), now
 
     def _take_channel_token(self, channel: str | None) -> bool:
         """Token bucket per channel: `burst` posts at once, then `per_channel_rate` per second."""
@@ -529,6 +600,15 @@ class FakeSlack:
         if channel in self.archived_channels:
             raise SlackError("is_archived")
 
+    def _check_member(self, call: Call, channel: str) -> None:
+        """Slack refuses a post where the bot is not a member: a private channel it was not
+        invited to is one it cannot even see."""
+        direct = channel.startswith(("D", "U", "W"))  # the app's DM with a person
+        if direct or (self._team_of(call), channel) in self.members:
+            return
+        hidden = channel in self.private_channels
+        raise SlackError("channel_not_found" if hidden else "not_in_channel")
+
     @staticmethod
     def _shown(message: Json, include_metadata: bool) -> Json:
         return {k: v for k, v in message.items() if include_metadata or k != "metadata"}
@@ -551,6 +631,7 @@ class FakeSlack:
         params = call.params
         channel = _require(params, "channel", "channel_not_found")
         self._check_not_archived(channel)
+        self._check_member(call, channel)
         if not any(params.get(key) for key in ("text", "blocks", "attachments")):
             raise SlackError("no_text")
         message: Json = {
@@ -572,6 +653,7 @@ class FakeSlack:
         channel = _require(params, "channel", "channel_not_found")
         ts = _require(params, "ts", "message_not_found")
         self._check_not_archived(channel)
+        self._check_member(call, channel)
         message = self._find(channel, ts)
         if message is None:
             raise SlackError("message_not_found")
@@ -585,6 +667,8 @@ class FakeSlack:
         channel = _require(call.params, "channel", "channel_not_found")
         _require(call.params, "user", "user_not_in_channel")
         self._check_not_archived(channel)
+        if channel in self.private_channels:  # invisible to a bot that is not in it
+            self._check_member(call, channel)
         return {"message_ts": self._next_ts()}
 
     def _chat_get_permalink(self, call: Call) -> Json:
@@ -665,12 +749,29 @@ class FakeSlack:
                 "id": channel,
                 "name": self.channel_names.get(channel, channel.lower()),
                 "is_channel": True,
-                "is_private": False,
-                "is_member": True,
+                "is_private": channel in self.private_channels,
+                "is_member": (self._team_of(call), channel) in self.members,
                 "is_archived": channel in self.archived_channels,
                 "created": 1_700_000_000,
             }
         }
+
+    def _conversations_join(self, call: Call) -> Json:
+        """A public channel: the bot joins (once). A private one cannot be joined: Slack says
+        so when the bot is in it, and cannot see it otherwise."""
+        channel = _require(call.params, "channel", "channel_not_found")
+        member = (self._team_of(call), channel)
+        if channel in self.private_channels:
+            raise SlackError(
+                "method_not_supported_for_channel_type"
+                if member in self.members
+                else "channel_not_found"
+            )
+        self._check_not_archived(channel)
+        already = member in self.members
+        self.members.add(member)
+        info = self._conversations_info(call)
+        return info | ({"warning": "already_in_channel"} if already else {})
 
     def _conversations_history(self, call: Call) -> Json:
         params = call.params
@@ -735,6 +836,7 @@ class FakeSlack:
             channels.append(params["channel_id"])
         for channel in channels:
             self._check_not_archived(channel)
+            self._check_member(call, channel)
         completed: list[Json] = []
         for item in requested:
             file_id = item.get("id")
@@ -750,6 +852,19 @@ class FakeSlack:
 
     def _oauth_v2_access(self, call: Call) -> Json:
         code = _require(call.params, "code", "invalid_code")
+        if code in self.org_codes:  # org-wide: no team, the enterprise, the org's token
+            enterprise = {"id": self.org_codes[code], "name": f"Org {self.org_codes[code]}"}
+            return {
+                "access_token": f"xoxb-fake-{enterprise['id']}",
+                "token_type": "bot",
+                "scope": "commands,chat:write",
+                "bot_user_id": self.bot_user_id,
+                "app_id": self.app_id,
+                "team": None,
+                "enterprise": enterprise,
+                "is_enterprise_install": True,
+                "authed_user": {"id": self.installer_user_id},
+            }
         team = self._team(self.oauth_codes.get(code, self.team_id))
         return {
             "access_token": f"xoxb-fake-{team['id']}",
@@ -762,6 +877,25 @@ class FakeSlack:
             "is_enterprise_install": False,
             "authed_user": {"id": self.installer_user_id},
         }
+
+    def _complete_step(self, call: Call, outcome: tuple[str, Any]) -> Json:
+        """A workflow step ends once: Slack refuses a second completion of an execution."""
+        execution = _require(call.params, "function_execution_id", "invalid_arguments")
+        if execution in self.completed_steps:
+            raise SlackError("function_execution_not_found")
+        self.completed_steps[execution] = outcome
+        return {}
+
+    def _functions_complete_success(self, call: Call) -> Json:
+        outputs = call.params.get("outputs")
+        if isinstance(outputs, str):
+            outputs = json.loads(outputs)
+        if not isinstance(outputs, dict):
+            raise SlackError("invalid_arguments")
+        return self._complete_step(call, ("success", outputs))
+
+    def _functions_complete_error(self, call: Call) -> Json:
+        return self._complete_step(call, ("error", _require(call.params, "error")))
 
     def _team_info(self, call: Call) -> Json:
         return {"team": self._team(call.params.get("team") or self._team_of(call))}

@@ -164,3 +164,37 @@ async def enqueue(
 
 async def row(team_id: str, outbox_id: int) -> Outbox | None:
     return await Outbox.get_or_none(team_id=team_id, id=outbox_id)
+
+
+# --- rows waiting for an invite (a private channel Hypobot is not in yet) ------------------
+
+AWAITING_INVITE = "awaiting_invite"  # rows held until Hypobot is invited (or a recheck)
+INVITE_ASKED = "awaiting_invite: the bet's creator was asked to /invite @Hypobot"
+
+
+def _held(team_id: str, channel_id: str) -> Any:
+    return Outbox.filter(
+        team_id=team_id,
+        channel_id=channel_id,
+        status="pending",
+        last_error__startswith=AWAITING_INVITE,
+    )
+
+
+async def invite_asked(row: Outbox) -> bool:
+    """Someone was asked to invite Hypobot to the row's channel already (once per channel)."""
+    return bool(await _held(row.team_id, row.channel_id).filter(last_error=INVITE_ASKED).exists())
+
+
+async def hold_channel(row: Outbox, until: datetime) -> None:
+    """The channel's other pending rows wait for the invite too (none can be posted)."""
+    await (
+        Outbox.filter(team_id=row.team_id, channel_id=row.channel_id, status="pending")
+        .exclude(last_error__startswith=AWAITING_INVITE)
+        .update(next_attempt_at=until, last_error=AWAITING_INVITE)
+    )
+
+
+async def release_held(team_id: str, channel_id: str, *, now: datetime) -> int:
+    """Everything that waited for the invite is due now; how many rows."""
+    return int(await _held(team_id, channel_id).update(next_attempt_at=now, last_error=""))

@@ -1,11 +1,14 @@
 """The outbox against a misbehaving Slack: rate limits, server errors, archived channels;
-every message ends delivered or recorded failed with its reason, never lost or doubled."""
+every message ends delivered or recorded failed with its reason, never lost or doubled. And
+the outbox's own pace: a channel's burst then one post a second, a workspace's rate, and a
+429 that holds back the whole workspace (never another one)."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import timedelta
 
+from bot.slack import Limits
 from storage import outbox as outbox_store
 from storage.models import Bet, Outbox
 from tests.conftest import Hypobot
@@ -35,6 +38,8 @@ async def test_rate_limited_post_waits_retry_after_in_the_pass_then_is_sent_once
 async def test_a_channel_limited_once_posts_the_rest_of_its_queue_a_second_apart(
     hypobot: Hypobot,
 ) -> None:
+    hypobot.runtime.courier.pacer.limits = Limits()  # Slack's: a post a second per channel
+    hypobot.fake.invite("C1")
     hypobot.fake.rate_limit["chat.postMessage"] = 1
     hypobot.fake.retry_after = 1
     now = hypobot.clock()
@@ -99,8 +104,96 @@ async def test_card_updates_wait_for_the_card_post(hypobot: Hypobot) -> None:
     assert "building" in str(update.blocks)
 
 
-async def test_not_in_channel_tries_joining_then_records_the_failure(hypobot: Hypobot) -> None:
+async def test_a_post_refused_as_not_in_channel_even_after_joining_is_recorded_failed(
+    hypobot: Hypobot,
+) -> None:
     hypobot.fake.fail["chat.postMessage"] = "not_in_channel"
     await _new_bet(hypobot)
     assert (await Outbox.get(kind="card")).status == "failed"
     assert hypobot.fake.calls_to("conversations.join")
+
+
+# --- pacing ----------------------------------------------------------------------------------
+
+
+async def _queue_notices(hypobot: Hypobot, channels: list[str], each: int = 1, team: str = "T1"):
+    now = hypobot.clock()
+    for channel in channels:
+        hypobot.fake.invite(channel)
+        for n in range(each):
+            await outbox_store.enqueue(team, channel, "notice", {"text": f"{channel} {n}"}, now=now)
+
+
+def _answered(hypobot: Hypobot, status: int) -> int:
+    return sum(call.status == status for call in hypobot.fake.calls_to("chat.postMessage"))
+
+
+async def test_a_channel_posts_its_burst_at_once_then_one_a_second_and_meets_no_429(
+    hypobot: Hypobot,
+) -> None:
+    hypobot.fake.per_channel_rate = 1.0  # Slack's: a burst of 3, then one a second
+    hypobot.runtime.courier.pacer.limits = Limits()  # the outbox keeps to the same
+    await _queue_notices(hypobot, ["C1"], each=6)
+    report = await hypobot.runtime.courier.deliver(now=hypobot.clock())
+    assert report.sent == 6 and _answered(hypobot, 429) == 0
+    assert [m["text"] for m in hypobot.fake.messages["C1"]] == [f"C1 {n}" for n in range(6)]
+
+
+async def test_a_workspace_is_paced_to_its_limit_across_channels_and_meets_no_429(
+    hypobot: Hypobot,
+) -> None:
+    hypobot.fake.per_workspace_rate, hypobot.fake.workspace_burst = 10.0, 5
+    hypobot.runtime.courier.pacer.limits = Limits(workspace_rate=10.0, workspace_burst=5)
+    hypobot.fake.per_channel_rate = 1.0
+    channels = [f"C{n}" for n in range(12)]
+    await _queue_notices(hypobot, channels)
+    report = await hypobot.runtime.courier.deliver(now=hypobot.clock())
+    assert report.sent == 12 and _answered(hypobot, 429) == 0
+    assert all(len(hypobot.fake.messages[channel]) == 1 for channel in channels)
+
+
+async def test_the_fake_slack_answers_a_workspace_over_its_limit_with_429_and_retry_after(
+    hypobot: Hypobot,
+) -> None:
+    hypobot.fake.per_workspace_rate, hypobot.fake.workspace_burst = 1.0, 2
+    hypobot.runtime.courier.most_wait_s = 0
+    hypobot.runtime.courier.pacer.limits = Limits(workspace_rate=100.0, workspace_burst=100)
+    await _queue_notices(hypobot, ["C1", "C2", "C3"])
+    await hypobot.runtime.courier.deliver(now=hypobot.clock())
+    [limited] = [c for c in hypobot.fake.calls_to("chat.postMessage") if c.status == 429]
+    assert limited.result == {"ok": False, "error": "ratelimited"}
+    assert await Outbox.filter(status="sent").count() == 2
+
+
+async def test_a_429_holds_back_every_channel_of_the_workspace_for_its_retry_after(
+    hypobot: Hypobot,
+) -> None:
+    courier = hypobot.runtime.courier
+    courier.most_wait_s = 0  # a 429 sends the rows to a later pass
+    hypobot.fake.rate_limit["chat.postMessage"] = 1
+    hypobot.fake.retry_after = 3
+    await _queue_notices(hypobot, ["C1"])
+    await courier.deliver(now=hypobot.clock())
+    await _queue_notices(hypobot, ["C2", "C3"])
+    await courier.deliver(now=hypobot.clock())
+    assert len(hypobot.fake.calls_to("chat.postMessage")) == 1  # only the 429: C2, C3 wait
+    for row in await Outbox.all():
+        assert row.status == "pending"
+        assert hypobot.clock() < row.next_attempt_at <= hypobot.clock() + timedelta(seconds=3)
+    await run_job(hypobot, "outbox", hypobot.clock() + timedelta(seconds=3))
+    assert await Outbox.filter(status="sent").count() == 3
+    assert _answered(hypobot, 429) == 1
+
+
+async def test_a_429_in_one_workspace_never_holds_back_another(hypobot: Hypobot) -> None:
+    courier = hypobot.runtime.courier
+    courier.most_wait_s = 0
+    hypobot.fake.rate_limit["chat.postMessage"] = 1
+    hypobot.fake.retry_after = 30
+    await _queue_notices(hypobot, ["C1"])
+    await courier.deliver(now=hypobot.clock())
+    await _queue_notices(hypobot, ["C2"])
+    await _queue_notices(hypobot, ["C5"], team="T2")
+    await courier.deliver(now=hypobot.clock())
+    assert (await Outbox.get(team_id="T2")).status == "sent"
+    assert {row.status for row in await Outbox.filter(team_id="T1")} == {"pending"}

@@ -59,6 +59,8 @@ def modal(blocks: list[dict[str, Any]]) -> dict[str, Any]:
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     async with serve_fake_slack() as served:
+        for channel in ("C1", "C2"):  # the bot is in these (membership: test_membership.py)
+            served.invite(channel)
         yield served
 
 

@@ -3,6 +3,7 @@ token sealed in our database and used for that team's messages, and uninstalls."
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,17 +18,19 @@ from tortoise import connections
 
 from bot import oauth
 from bot.app import build
+from bot.listeners.functions.steps import CREATE_BET
 from bot.runtime import Runtime
 from bot.server import web_app
 from bot.slack import InstalledWorkspaces
 from console.fakeslack import FakeSlack, serve_on_loopback
-from console.signing import SlackClient
+from console.signing import SlackClient, event_body, sign
 from ops.settings import Settings, SettingsError, load_settings
 from storage import db
 from storage import outbox as outbox_store
 from storage.installations import TokenCipher
 from storage.models import Bet, Installation, OAuthState, Outbox
 from tests.conftest import Clock, eventually, hypobot_settings
+from tests.flows import settle
 from tests.jobs_support import ONE_LINER
 
 KEY = Fernet.generate_key().decode()
@@ -84,6 +87,24 @@ class Installable:
         self.fake.oauth_codes[code] = team_id
         _, _, state = await self.start_install()
         assert await self.finish_install(state, code) == 200
+
+    async def install_org(self, enterprise_id: str) -> None:
+        """An org admin installs Hypobot org-wide (Enterprise Grid)."""
+        code = f"code-{enterprise_id}"
+        self.fake.org_codes[code] = enterprise_id
+        _, _, state = await self.start_install()
+        assert await self.finish_install(state, code) == 200
+
+    async def event_in_org(self, event: dict[str, Any], *, team_id: str, enterprise_id: str) -> int:
+        """An event from a workspace of an org where Hypobot is installed org-wide."""
+        envelope = json.loads(event_body(event, team_id=team_id))
+        envelope["enterprise_id"] = envelope["context_enterprise_id"] = enterprise_id
+        envelope["authorizations"][0].update(
+            {"enterprise_id": enterprise_id, "is_enterprise_install": True}
+        )
+        body = json.dumps(envelope)
+        status, _ = await self.slack.post_raw(body, "application/json", sign(body))
+        return status
 
     async def command(self, text: str, *, team_id: str, **kw: Any) -> tuple[int, Any]:
         kw.setdefault("response_url", self.fake.response_url(f"command-{team_id}"))
@@ -360,6 +381,97 @@ async def test_tokens_revoked_for_a_user_keeps_the_bot(installable: Installable)
     assert status == 200
     assert await installable.runtime.courier.clients.for_team("T2") is not None
     assert await Installation.filter(team_id="T2").exists()
+
+
+# --- organisation-wide installs (Enterprise Grid) ---------------------------------------------
+
+
+async def test_an_org_wide_install_is_stored_under_its_enterprise(
+    installable: Installable,
+) -> None:
+    await installable.install_org("E1")
+
+    row = await Installation.get(enterprise_id="E1")
+    assert (row.team_id, row.team_name) == ("", "Org E1")
+    assert TokenCipher(KEY).open(row.bot_token_sealed) == "xoxb-fake-E1"
+
+
+async def test_a_step_run_in_a_workspace_of_the_org_uses_the_orgs_token_and_that_workspace(
+    installable: Installable,
+) -> None:
+    await installable.install_org("E1")
+    inputs = {"hypothesis": "We believe x for y will z", "owner": "UOWNER", "channel": "C2"}
+
+    status, _ = await installable.slack.step(
+        CREATE_BET, inputs, team_id="T2", enterprise_id="E1", execution_id="FxORG"
+    )
+    await settle(installable)  # type: ignore[arg-type]
+
+    assert status == 200
+    assert installable.fake.completed_steps["FxORG"] == ("success", {"key": "H-1"})
+    assert await Bet.filter(team_id="T2", number=1).exists()  # the workspace's own data
+    assert posts_by_token(installable.fake) == {"xoxb-fake-E1": {"C2"}}
+    member = await Installation.get(team_id="T2")
+    assert member.enterprise_id == "E1" and member.bot_token_sealed == ""  # no token of its own
+
+
+async def test_workspaces_of_an_org_keep_their_bets_apart(installable: Installable) -> None:
+    await installable.install_org("E1")
+    inputs = {"hypothesis": "We believe x for y will z", "owner": "UOWNER", "channel": "C2"}
+
+    for team_id in ("T2", "T3"):
+        await installable.slack.step(
+            CREATE_BET, inputs, team_id=team_id, enterprise_id="E1", execution_id=f"Fx{team_id}"
+        )
+    await settle(installable)  # type: ignore[arg-type]
+
+    assert installable.fake.completed_steps["FxT2"] == ("success", {"key": "H-1"})
+    assert installable.fake.completed_steps["FxT3"] == ("success", {"key": "H-1"})
+    assert sorted(await Bet.all().values_list("team_id", flat=True)) == ["T2", "T3"]
+
+
+async def test_a_workspace_of_another_org_is_not_served_by_an_org_install(
+    installable: Installable,
+) -> None:
+    await installable.install_org("E1")
+    inputs = {"hypothesis": "We believe x for y will z", "owner": "UOWNER", "channel": "C2"}
+
+    await installable.slack.step(
+        CREATE_BET, inputs, team_id="T9", enterprise_id="E9", execution_id="FxOTHER"
+    )
+    await settle(installable)  # type: ignore[arg-type]
+
+    assert "FxOTHER" not in installable.fake.completed_steps
+    assert not await Bet.exists()
+    assert not await Installation.filter(team_id="T9").exists()
+
+
+async def test_uninstalling_an_org_forgets_its_token_and_its_workspaces(
+    installable: Installable,
+) -> None:
+    await installable.install_org("E1")
+    await installable.install("T5")  # a workspace that installed Hypobot itself
+    await installable.slack.step(
+        CREATE_BET,
+        {"hypothesis": "We believe x for y will z", "owner": "UOWNER", "channel": "C2"},
+        team_id="T2",
+        enterprise_id="E1",
+    )
+    await settle(installable)  # type: ignore[arg-type]
+    assert await Installation.filter(team_id="T2").exists()
+
+    status = await installable.event_in_org(
+        {"type": "app_uninstalled"}, team_id="T2", enterprise_id="E1"
+    )
+
+    assert status == 200
+
+    async def forgotten() -> bool:
+        return not await Installation.filter(enterprise_id="E1").exists()
+
+    await eventually(forgotten)
+    assert await Installation.filter(team_id="T5").exists()
+    assert await Bet.filter(team_id="T2").exists()  # the workspace's data stays until purged
 
 
 # --- settings ----------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ def reply_to(bet: Bet, text: str = REPLY_TEXT, **kw: Any) -> dict[str, Any]:
 async def deliver_event(
     hypobot: Hypobot, event: dict[str, Any], *, team_id: str = "T1", **kw: Any
 ) -> None:
+    # Slack sends a channel's messages only to members: Hypobot must have joined the channel.
+    assert hypobot.fake.would_deliver(event), f"Hypobot is not in {event.get('channel')}"
     status, _ = await hypobot.slack.event(event, team_id=team_id, **kw)
     assert status == 200
     await settle(hypobot)

@@ -1,4 +1,5 @@
-"""Events API listeners: replies in a bet's thread, mentions, and the App Home tab."""
+"""Events API listeners: replies in a bet's thread, mentions, the App Home tab, and Hypobot
+being invited to a channel."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from bot.listeners.events import uninstall
 from bot.listeners.events.app_home import app_home_opened
 from bot.listeners.events.app_mention import app_mention
 from bot.listeners.events.links import is_top_level_link_message, link_shared_in_channel
+from bot.listeners.events.member_joined import member_joined
 from bot.listeners.events.thread_reply import thread_reply
 from bot.runtime import Runtime
 
@@ -19,4 +21,5 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     app.event("message")(thread_reply(runtime))
     app.event("app_mention")(app_mention(runtime))
     app.event("app_home_opened")(app_home_opened(runtime))
+    app.event("member_joined_channel")(member_joined(runtime))
     uninstall.register(app)

@@ -1,0 +1,417 @@
+"""The outbox against Slack's posting limits: N queued messages, one per channel, delivered
+through a fake Slack (its own process, on loopback) that allows 1 chat.postMessage a second
+per channel with a burst of 3 and, per workspace, 20 a second with a burst of 40, answering
+429 with Retry-After beyond that.
+
+    python -m bench.pacing [--quick] [--workspace-rate 20] [--workspace-burst 40] [--compare]
+
+Scenarios: 200 channels of one workspace; 1,000 channels across 10 workspaces (100 each).
+Prints per scenario: messages delivered, total time, the floor (the time the fake's limits
+allow), total / floor, 429 answers and their share of the posts, lost and duplicated.
+Targets: <= 1.1 x the floor, <= 2 % of posts answered 429, 0 lost, 0 duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bench import common
+from bench.sweep import postgres_cpu
+from bot.courier import Courier
+from bot.slack import InstalledWorkspaces, Limits
+from console.fakeslack import FakeSlack, serve_on_loopback
+from jobs.scheduler import INTERVALS
+from storage import db
+from storage.models import Outbox
+
+TARGET_RATIO = 1.1
+TARGET_429_SHARE = 0.02
+DEADLINE_S = 300
+SCENARIOS = ((1, 200), (10, 100))  # (workspaces, channels in each)
+QUICK = ((1, 60), (3, 60))
+
+
+@dataclass(frozen=True)
+class SlackLimits:
+    """What the fake enforces (and, unless --compare turns it off, the outbox keeps to)."""
+
+    channel_rate: float = 1.0
+    channel_burst: int = 3
+    workspace_rate: float = 20.0
+    workspace_burst: int = 40
+
+    def floor(self, per_channel: Counter[str], per_workspace: Counter[str]) -> float:
+        """A bucket holding `burst` posts and refilling at `rate` a second lets its k-th post
+        go no sooner than (k - burst) / rate after the first: the delivery can finish no
+        sooner than its slowest channel or workspace."""
+        channel = max(per_channel.values(), default=0)
+        workspace = max(per_workspace.values(), default=0)
+        return max(
+            max(0, channel - self.channel_burst) / self.channel_rate,
+            max(0, workspace - self.workspace_burst) / self.workspace_rate,
+        )
+
+
+def team_ids(workspaces: int) -> list[str]:
+    return [f"T{w:02d}" for w in range(workspaces)]
+
+
+def channel_ids(team_id: str, channels: int) -> list[str]:
+    return [f"C{team_id[1:]}{n:04d}" for n in range(channels)]
+
+
+@dataclass
+class Result:
+    workspaces: int
+    channels: int
+    paced: bool
+    queued: int = 0
+    delivered: int = 0
+    total_s: float = 0.0
+    floor_s: float = 0.0
+    posts: int = 0  # chat.postMessage calls the fake answered
+    ratelimited: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    unsent: int = 0
+    failed: int = 0
+    passes: int = 0
+    finished: bool = True
+    calls: dict[str, int] = field(default_factory=dict)
+    limited_at: list[list[float]] = field(default_factory=list)
+    posts_between: list[float] = field(default_factory=list)  # s after the start: first, last
+    posts_per_half_second: list[int] = field(default_factory=list)
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds while delivering
+
+    @property
+    def ratio(self) -> float:
+        return self.total_s / self.floor_s if self.floor_s else math.inf
+
+    @property
+    def share_429(self) -> float:
+        return self.ratelimited / self.posts if self.posts else 0.0
+
+
+# --- the fake, in its own process ----------------------------------------------------------
+
+
+def fake_report(fake: FakeSlack) -> dict[str, Any]:
+    posted = []
+    for channel, messages in fake.messages.items():
+        for message in messages:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            posted.append([channel, payload.get("outbox_id")])
+    calls = Counter(call.method for call in fake.calls)
+    ratelimited = sum(call.status == 429 for call in fake.calls)
+    posts = [call for call in fake.calls if call.method == "chat.postMessage"]
+    limited_at = [  # (seconds after the first post, posts before it) of each 429
+        [round(call.at - posts[0].at, 3), index]
+        for index, call in enumerate(posts)
+        if call.status == 429
+    ]
+    return {
+        "posted": posted,
+        "calls": dict(calls),
+        "ratelimited": ratelimited,
+        "limited_at": limited_at,
+        # monotonic clock readings (system-wide on Linux: comparable with the bench's)
+        "posts_between": [posts[0].at, posts[-1].at] if posts else [],
+        "posts_per_half_second": list(
+            Counter(int((call.at - posts[0].at) * 2) for call in posts).values()
+        ),
+    }
+
+
+async def serve_fake(limits: SlackLimits, workspaces: int, channels: int) -> None:
+    """Serve the fake until SIGTERM; print its base URL first. Hypobot is in every channel."""
+    fake = FakeSlack(team_ids(1)[0])
+    fake.per_channel_rate, fake.burst = limits.channel_rate, limits.channel_burst
+    fake.per_workspace_rate = limits.workspace_rate
+    fake.workspace_burst = limits.workspace_burst
+    for team_id in team_ids(workspaces):
+        fake.members |= {(team_id, channel) for channel in channel_ids(team_id, channels)}
+    app = fake.web_app()
+
+    async def report(_: web.Request) -> web.Response:
+        return web.json_response(fake_report(fake))
+
+    app.router.add_get("/bench/report", report)
+    async with serve_on_loopback(app) as root:
+        fake.root_url = f"{root}/"
+        print(fake.base_url, flush=True)
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await stop.wait()
+
+
+@contextlib.asynccontextmanager
+async def fake_slack(
+    limits: SlackLimits, workspaces: int, channels: int
+) -> AsyncIterator[tuple[str, int]]:
+    """The fake in its own process; yields its Web API base URL and its pid."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.pacing",
+        "--serve-fake",
+        *("--workspaces", str(workspaces), "--channels", str(channels)),
+        *("--channel-rate", str(limits.channel_rate)),
+        *("--channel-burst", str(limits.channel_burst)),
+        *("--workspace-rate", str(limits.workspace_rate)),
+        *("--workspace-burst", str(limits.workspace_burst)),
+        cwd=common.ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        yield line.decode().strip(), process.pid
+    finally:
+        await common.stop(process)
+
+
+async def report_of(base_url: str) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{base_url.removesuffix('api/')}bench/report") as response,
+    ):
+        found: dict[str, Any] = await response.json()
+        return found
+
+
+# --- one scenario --------------------------------------------------------------------------
+
+
+async def _no_card(bet: Any, now: datetime) -> dict[str, Any]:
+    raise AssertionError("the bench queues no cards")
+
+
+async def queue(workspaces: int, channels: int, now: datetime) -> int:
+    rows = [
+        Outbox(
+            team_id=team_id,
+            channel_id=channel_id,
+            kind="digest",
+            payload={"text": f"Hypobot digest for <#{channel_id}>"},
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for team_id in team_ids(workspaces)
+        for channel_id in channel_ids(team_id, channels)
+    ]
+    await Outbox.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+async def deliver_everything(courier: Courier, interval: float) -> tuple[int, bool]:
+    """Outbox passes as `hypobot serve` runs them (one starts `interval` seconds after the
+    last started, at once if that took longer, and not before the next row is due)."""
+    deadline = time.monotonic() + DEADLINE_S
+    passes = 0
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        await courier.deliver(now=datetime.now(UTC))
+        passes += 1
+        pending = (
+            await Outbox.filter(status__in=("pending", "sending"))
+            .order_by("next_attempt_at")
+            .first()
+        )
+        if pending is None:
+            return passes, True
+        due_in = (pending.next_attempt_at - datetime.now(UTC)).total_seconds()
+        await asyncio.sleep(max(due_in, started + interval - time.monotonic(), 0.02))
+    return passes, False
+
+
+async def scenario(
+    workspaces: int, channels: int, limits: SlackLimits, *, paced: bool, interval: float
+) -> Result:
+    result = Result(workspaces, channels, paced)
+    ours = (
+        Limits(
+            limits.channel_rate, limits.channel_burst, limits.workspace_rate, limits.workspace_burst
+        )
+        if paced
+        else Limits(1e6, 10**6, 1e6, 10**6)
+    )
+    async with (
+        common.postgres_database("pacing") as url,
+        fake_slack(limits, workspaces, channels) as (api, fake_pid),
+    ):
+        await db.migrate(url)
+        await db.connect(url, upgrade=False)
+        clients = InstalledWorkspaces(_token, api)
+        try:
+            result.queued = await queue(workspaces, channels, datetime.now(UTC))
+            courier = Courier(clients, render_card=_no_card, limits=ours)
+            cpu = {"bench (the outbox)": time.process_time(), "fake Slack": 0.0}
+            cpu["fake Slack"] = common.cpu_seconds(fake_pid)
+            cpu["PostgreSQL"] = await postgres_cpu()
+            begin = time.monotonic()
+            result.passes, result.finished = await deliver_everything(courier, interval)
+            result.total_s = time.monotonic() - begin
+            result.cpu_s = {
+                "bench (the outbox)": time.process_time() - cpu["bench (the outbox)"],
+                "fake Slack": common.cpu_seconds(fake_pid) - cpu["fake Slack"],
+                "PostgreSQL": await postgres_cpu() - cpu["PostgreSQL"],
+            }
+            await check(result, api, limits)
+            result.posts_between = [at - begin for at in result.posts_between]
+        finally:
+            await clients.close()
+            await db.disconnect()
+    return result
+
+
+async def _token(team_id: str) -> str:
+    return f"xoxb-fake-{team_id}"  # the fake knows each workspace by its token
+
+
+async def check(result: Result, api: str, limits: SlackLimits) -> None:
+    rows = await Outbox.all().values("id", "team_id", "channel_id", "status")
+    result.unsent = sum(row["status"] in ("pending", "sending") for row in rows)
+    result.failed = sum(row["status"] == "failed" for row in rows)
+    report = await report_of(api)
+    received = Counter(outbox_id for _, outbox_id in report["posted"] if outbox_id)
+    queued = {row["id"] for row in rows}
+    result.delivered = len(queued & received.keys())
+    result.lost = len(queued - received.keys()) - result.unsent
+    result.duplicated = sum(count - 1 for count in received.values() if count > 1)
+    result.calls = report["calls"]
+    result.posts = report["calls"].get("chat.postMessage", 0)
+    result.ratelimited = report["ratelimited"]
+    result.limited_at = report["limited_at"]
+    result.posts_between = report["posts_between"]
+    result.posts_per_half_second = report["posts_per_half_second"]
+    result.floor_s = limits.floor(
+        Counter(row["channel_id"] for row in rows), Counter(row["team_id"] for row in rows)
+    )
+
+
+# --- the table -----------------------------------------------------------------------------
+
+
+def rows_of(result: Result) -> list[Any]:
+    meets = (
+        result.ratio <= TARGET_RATIO
+        and result.share_429 <= TARGET_429_SHARE
+        and result.lost == 0
+        and result.duplicated == 0
+        and result.finished
+    )
+    return [
+        f"{result.workspaces} x {result.channels}",
+        "paced" if result.paced else "unpaced",
+        f"{result.delivered:,}/{result.queued:,}",
+        round(result.total_s, 2),
+        round(result.floor_s, 2),
+        f"{result.ratio:.2f}x",
+        result.ratelimited,
+        f"{100 * result.share_429:.1f}%",
+        result.lost,
+        result.duplicated,
+        result.passes,
+        round(sum(result.cpu_s.values()), 1),
+        "meets" if meets else "MISSES",
+    ]
+
+
+HEADERS = [
+    "workspaces x channels",
+    "outbox",
+    "delivered",
+    "total s",
+    "floor s",
+    "total/floor",
+    "429s",
+    "429s/posts",
+    "lost",
+    "duplicated",
+    "passes",
+    "CPU s",
+    "targets",
+]
+
+
+async def main(args: argparse.Namespace) -> None:
+    limits = SlackLimits(
+        args.channel_rate, args.channel_burst, args.workspace_rate, args.workspace_burst
+    )
+    results = []
+    for workspaces, channels in QUICK if args.quick else SCENARIOS:
+        for paced in (True, False) if args.compare else (True,):
+            print(
+                f"  {workspaces} x {channels}, {'paced' if paced else 'unpaced'}…", file=sys.stderr
+            )
+            results.append(
+                await scenario(workspaces, channels, limits, paced=paced, interval=args.interval)
+            )
+    print(
+        f"\nOutbox delivery of one message per channel, PostgreSQL, fake Slack in its own process "
+        f"enforcing {limits.channel_rate:g}/s burst {limits.channel_burst} per channel and "
+        f"{limits.workspace_rate:g}/s burst {limits.workspace_burst} per workspace "
+        f"(429 with Retry-After beyond)"
+    )
+    print(
+        f"targets: total <= {TARGET_RATIO} x floor, 429s <= {100 * TARGET_429_SHARE:g} % of "
+        "posts, 0 lost, 0 duplicated\n"
+    )
+    print(common.table(HEADERS, [rows_of(result) for result in results]))
+    print(
+        "\nCPU s: what this process (the outbox), the fake Slack and PostgreSQL used while "
+        "delivering; near 2 x total s on a 2-core machine, the machine was the limit."
+    )
+    path = common.write_json(
+        "pacing", {"limits": vars(limits), "results": [vars(result) for result in results]}
+    )
+    print(f"\n(JSON: {path.relative_to(common.ROOT)})")
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="60 channels; 3 x 60 channels")
+    parser.add_argument("--compare", action="store_true", help="also run with pacing off")
+    parser.add_argument("--channel-rate", type=float, default=1.0)
+    parser.add_argument("--channel-burst", type=int, default=3)
+    parser.add_argument("--workspace-rate", type=float, default=20.0)
+    parser.add_argument("--workspace-burst", type=int, default=40)
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=float(INTERVALS["outbox"]),
+        help="seconds between outbox passes (hypobot serve's)",
+    )
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--workspaces", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--channels", type=int, default=200, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    arguments_given = arguments()
+    if arguments_given.serve_fake:
+        limits_given = SlackLimits(
+            arguments_given.channel_rate,
+            arguments_given.channel_burst,
+            arguments_given.workspace_rate,
+            arguments_given.workspace_burst,
+        )
+        asyncio.run(serve_fake(limits_given, arguments_given.workspaces, arguments_given.channels))
+    else:
+        asyncio.run(main(arguments_given))
