@@ -1,10 +1,13 @@
-"""Slack requests this process has received and not yet acknowledged.
+"""Slack requests this process has received and not yet acknowledged, and the answers it
+owes after acknowledging.
 
 Slack gives each request 3 seconds to be acknowledged, and a slash command's answer can
 follow through its response_url for 30 minutes. So when a burst arrives, a command that
-finds other requests waiting acknowledges at once and does its work after theirs: acks
-first, answers right after, instead of every request waiting behind every command's
-database work.
+finds other requests waiting acknowledges at once and does its work once their acks are
+out: acks first, answers right after, instead of every request waiting behind every
+command's database work. Then every held command goes at once (the database queues them:
+SQLite writes one transaction at a time, PostgreSQL's pool lends 10 connections), and
+what can wait longer than an answer (the outbox's cards) waits until the answers are out.
 """
 
 from __future__ import annotations
@@ -12,31 +15,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
-MOST_DEFER_S = 1.0  # under sustained load, work waits no longer than this for a lull
-AT_ONCE = 2  # deferred commands working at a time (each start waits for a lull)
-QUIET_S = 0.02  # a lull: no request waiting for its ack, and none arrived for this long
+MOST_DEFER_S = 1.0  # under sustained load, work waits no longer than this for the acks
+QUIET_S = 0.02  # the acks are out: none is waiting, and no request arrived for this long
 
 
 class Backlog:
     def __init__(self) -> None:
         self.unacked = 0
-        self._lull = asyncio.Event()
-        self._lull.set()
-        self._working = asyncio.Semaphore(AT_ONCE)
+        self.owed = 0  # commands acked whose answer is still being worked out
+        self._acked = asyncio.Event()
+        self._acked.set()
         self._last_arrival = 0.0
+        self._when_idle: list[Callable[[], None]] = []
 
     def arrived(self) -> None:
         self.unacked += 1
         self._last_arrival = time.monotonic()
-        self._lull.clear()
+        self._acked.clear()
 
     def answered(self) -> None:
         self.unacked -= 1
         if self.unacked <= 0:
             self.unacked = 0
-            self._lull.set()
+            self._acked.set()
+            self._maybe_idle()
+
+    def idle(self) -> bool:
+        """No request waits for its ack, and no acked command for its answer."""
+        return self.unacked == 0 and self.owed == 0
+
+    def when_idle(self, then: Callable[[], None]) -> None:
+        """Call `then` now if idle, else once the acks and the answers owed are out, or
+        MOST_DEFER_S after the first such wish under sustained load (once, however often
+        it is asked for meanwhile): work that can wait for them, such as starting the
+        outbox's senders for the cards a burst queued."""
+        if self.idle():
+            then()
+            return
+        if not self._when_idle:  # under sustained load, no later than MOST_DEFER_S
+            asyncio.get_running_loop().call_later(MOST_DEFER_S, self._run_waiting)
+        if then not in self._when_idle:
+            self._when_idle.append(then)
+
+    def _maybe_idle(self) -> None:
+        if self._when_idle and self.idle():
+            self._run_waiting()
+
+    def _run_waiting(self) -> None:
+        waiting, self._when_idle = self._when_idle, []
+        for then in waiting:
+            then()
 
     def others_waiting(self) -> bool:
         """Requests besides the caller's own are waiting for their ack."""
@@ -44,16 +74,20 @@ class Backlog:
 
     @contextlib.asynccontextmanager
     async def after_acks(self, most_s: float = MOST_DEFER_S) -> AsyncIterator[None]:
-        """Hold deferred work until no request is waiting for its ack, a few at a time, so
-        that work released by a lull does not all compete with the next arrivals' acks.
-        Under sustained load a command waits for a lull no longer than `most_s`."""
+        """Hold an acked command's work until no request waits for its ack and none has
+        arrived for QUIET_S (at most `most_s`, under sustained load), then let it go with
+        every other held command. Counted as an answer owed until the block ends."""
+        self.owed += 1
         deadline = time.monotonic() + most_s
-        async with self._working:
+        try:
             while (left := deadline - time.monotonic()) > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._lull.wait(), left)
+                    await asyncio.wait_for(self._acked.wait(), left)
                 quiet_for = time.monotonic() - self._last_arrival
-                if self._lull.is_set() and quiet_for >= QUIET_S:
+                if self._acked.is_set() and quiet_for >= QUIET_S:
                     break
                 await asyncio.sleep(max(0.0, min(QUIET_S - quiet_for, left)))
             yield
+        finally:
+            self.owed -= 1
+            self._maybe_idle()

@@ -7,10 +7,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import grammar
 from bot.answers import Actor, Reply, refused
@@ -58,6 +60,35 @@ async def post_with_chart(
         log.warning("report.chart_failed", extra={"error_type": type(error).__name__})
 
 
+async def answer_later(
+    runtime: Runtime, respond: AsyncRespond, reply: Reply, *, replace_original: bool = False
+) -> None:
+    """The answer through the response_url, ephemeral, on the Web API clients' kept-alive
+    connections (Bolt's `respond` opens a session and a connection per answer). Failures
+    are logged, as `respond_safely` does: the command has done its work by then."""
+    lender = getattr(runtime.courier.clients, "session", None)
+    url = getattr(respond, "response_url", None)
+    if lender is None or not url:
+        await respond_safely(
+            respond,
+            text=reply.text,
+            blocks=reply.blocks,
+            response_type="ephemeral",
+            replace_original=replace_original or None,
+        )
+        return
+    message: dict[str, Any] = {"text": reply.text, "response_type": "ephemeral"}
+    if reply.blocks is not None:
+        message["blocks"] = reply.blocks
+    if replace_original:
+        message["replace_original"] = True
+    client = lender.lend(AsyncWebhookClient(url=url, proxy=respond.proxy, ssl=respond.ssl))
+    try:
+        await client.send_dict(message)
+    except (aiohttp.ClientError, OSError, TimeoutError, SlackApiError) as error:
+        log.warning("respond.failed", extra={"error_type": type(error).__name__})
+
+
 async def _answer(runtime: Runtime, actor: Actor, parsed: grammar.Command) -> Reply:
     """The service's reply, or what to tell the person when it failed."""
     try:
@@ -91,9 +122,7 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             await ack()
             async with runtime.backlog.after_acks():
                 reply = await _answer(runtime, actor, parsed)
-            await respond_safely(
-                respond, text=reply.text, blocks=reply.blocks, response_type="ephemeral"
-            )
+                await answer_later(runtime, respond, reply)
         else:
             work = asyncio.create_task(_answer(runtime, actor, parsed))
             done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_S)
@@ -104,15 +133,11 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 # Slow: ack inside Slack's window now, answer through the response_url.
                 await ack(text=WORKING)
                 reply = await work
-                await respond_safely(
-                    respond,
-                    text=reply.text,
-                    blocks=reply.blocks,
-                    response_type="ephemeral",
-                    replace_original=True,
-                )
+                await answer_later(runtime, respond, reply, replace_original=True)
         if reply.outbox_id is not None:
             await post_with_chart(runtime, client, actor.team_id, reply.outbox_id, reply.chart)
-        runtime.courier.kick()
+        # Cards can wait for the acks and answers people are waiting for: the senders
+        # start once those are out (at once when nothing else is under way).
+        runtime.backlog.when_idle(runtime.courier.kick)
 
     return handle
