@@ -162,6 +162,13 @@ def no(refusal: Refused) -> Reply:
 # --- the words for settings -----------------------------------------------------------------
 
 
+def _nudge_budget(per_day: int) -> str:
+    if per_day == 0:
+        return "Nudges: off in this channel (`nudges-per-day 0`)"
+    noun = "nudge" if per_day == 1 else "nudges"
+    return f"At most {per_day} {noun} a day, most overdue first; the rest wait for a later day"
+
+
 def describe_settings(rules: ChannelRules) -> str:
     digest = (
         f"{format_clock(rules.digest_at)} {format_days(rules.digest_days)}"
@@ -175,12 +182,14 @@ def describe_settings(rules: ChannelRules) -> str:
         f"• Working hours: {hours} {format_days(rules.hours.days)}",
         f"• Nudge after {format_duration(rules.nudge_after)}, "
         f"repeat every {format_duration(rules.nudge_repeat)}",
+        f"• {_nudge_budget(rules.nudges_per_day)}",
         f"• WIP limit: {rules.wip_limit or 'none'}",
         f"• Default SLE: {format_duration(rules.sle_default)}",
         f"• Missed digest grace: {format_duration(rules.grace)}",
         f"• Lead: {lead}",
         "Change with e.g. `/hypothesis settings digest 09:30 Europe/Berlin mon-fri`, "
-        "`nudge-after 3d`, `wip 5`, `sle 14d`, `hours 09:00-18:00`, `lead @someone`.",
+        "`nudge-after 3d`, `wip 5`, `sle 14d`, `hours 09:00-18:00`, `lead @someone`, "
+        "`nudges-per-day 5`.",
     ]
     return "\n".join(lines)
 
@@ -405,9 +414,13 @@ class Answers:
         }
         title = titles.get(scope, "Open bets")
         blocks = lists.bet_list(
-            listed.bets, now=self.clock(), title=title, more_hint=f"`/hypothesis list {scope}`"
+            listed.bets,
+            now=self.clock(),
+            title=title,
+            more_hint=f"`/hypothesis list {scope}`",
+            total=listed.total,
         )
-        return Reply(f"{title}: {len(listed.bets)}", blocks=blocks)
+        return Reply(f"{title}: {listed.total}", blocks=blocks)
 
     async def away(self, actor: Actor, until: Any) -> Reply:
         result = await usecase.away(self.context, actor, until)

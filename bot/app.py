@@ -20,6 +20,7 @@ from bot.courier import Courier
 from bot.runtime import Runtime
 from bot.slack import (
     InstalledWorkspaces,
+    Limits,
     SingleWorkspace,
     SingleWorkspaceAuthorize,
     SlackClients,
@@ -146,7 +147,17 @@ def build(
             is_workspace_admin=WorkspaceAdmins(edge.team_clients),
         )
     )
-    courier = Courier(clients or edge.outbox_clients, render_card=render_card, clock=clock)
+    courier = Courier(
+        clients or edge.outbox_clients,
+        render_card=render_card,
+        clock=clock,
+        limits=Limits(
+            channel_rate=settings.slack_channel_posts_per_second,
+            channel_burst=settings.slack_channel_post_burst,
+            workspace_rate=settings.slack_workspace_posts_per_second,
+            workspace_burst=settings.slack_workspace_post_burst,
+        ),
+    )
     runtime = Runtime(
         settings=settings,
         answers=answers,

@@ -20,6 +20,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.internals import parse_body
 
+from bot.api import PREFIX as API_PREFIX
+from bot.api import application as api_application
 from bot.backlog import Backlog
 from bot.runtime import Runtime
 from ops import logs, metrics
@@ -125,8 +127,9 @@ def _counted(backlog: Backlog) -> Callable[..., Awaitable[web.StreamResponse]]:
 async def refuse_garbage(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Bodies Slack would never send get a 4xx, not a 500 from deep inside Bolt."""
-    if request.method == "POST":
+    """Bodies Slack would never send get a 4xx, not a 500 from deep inside Bolt. (The HTTP
+    API under /api/ checks its own bodies, and answers in its own shape.)"""
+    if request.method == "POST" and not request.path.startswith(API_PREFIX + "/"):
         if request.content_length and request.content_length > MAX_BODY:
             return web.json_response({"error": "body too large"}, status=413)
         try:
@@ -190,9 +193,10 @@ def _parses_like_slack(body: str, content_type: str) -> dict[str, Any] | None:
     return parsed
 
 
-def web_app(app: AsyncApp, backlog: Backlog) -> web.Application:
+def web_app(app: AsyncApp, backlog: Backlog, api: web.Application | None = None) -> web.Application:
     """Bolt's aiohttp application (POST /slack/events) plus /healthz, /readyz and /metrics;
-    `backlog` counts the Slack requests waiting for their ack."""
+    `backlog` counts the Slack requests waiting for their ack. `api` (bot.api's application)
+    is mounted at /api/v1: bearer tokens there, Slack signatures only on /slack/*."""
     application = app.web_app(path=SLACK_PATH)
     application.middlewares.insert(0, observe)
     application.middlewares.insert(1, _counted(backlog))
@@ -200,6 +204,8 @@ def web_app(app: AsyncApp, backlog: Backlog) -> web.Application:
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/readyz", readyz)
     application.router.add_get("/metrics", metrics_page)
+    if api is not None:
+        application.add_subapp(API_PREFIX, api)
     return application
 
 
@@ -231,7 +237,9 @@ async def serve(
     await runtime.warm_up()
     _freeze_start_up_objects()
     runner = web.AppRunner(
-        web_app(app, runtime.backlog), shutdown_timeout=REQUEST_GRACE_S, access_log=None
+        web_app(app, runtime.backlog, api_application(runtime)),
+        shutdown_timeout=REQUEST_GRACE_S,
+        access_log=None,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)

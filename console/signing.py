@@ -271,6 +271,51 @@ def event_body(
     )
 
 
+def function_executed_body(
+    callback_id: str,
+    inputs: Json,
+    *,
+    team_id: str = "T1",
+    enterprise_id: str | None = None,
+    execution_id: str | None = None,
+    bot_access_token: str = "xwfp-fake-step-token",
+    event_id: str | None = None,
+) -> str:
+    """A `function_executed` event: a workflow ran the app's step `callback_id` with
+    `inputs`. With `enterprise_id` it comes from an org-wide install (Enterprise Grid), from
+    the workspace `team_id` where the workflow ran. The step's just-in-time token is
+    `bot_access_token`, which Bolt uses to complete the step."""
+    envelope = json.loads(
+        event_body(
+            {
+                "type": "function_executed",
+                "function": {
+                    "id": f"Fn{uuid.uuid4().hex[:10].upper()}",
+                    "callback_id": callback_id,
+                    "title": callback_id,
+                    "type": "app",
+                    "app_id": API_APP_ID,
+                    "input_parameters": [],
+                    "output_parameters": [],
+                },
+                "inputs": inputs,
+                "function_execution_id": execution_id or f"Fx{uuid.uuid4().hex[:10].upper()}",
+                "workflow_execution_id": f"Wx{uuid.uuid4().hex[:10].upper()}",
+                "event_ts": _now_ts(),
+                "bot_access_token": bot_access_token,
+            },
+            team_id=team_id,
+            event_id=event_id,
+        )
+    )
+    if enterprise_id is not None:
+        envelope["enterprise_id"] = envelope["context_enterprise_id"] = enterprise_id
+        envelope["authorizations"][0].update(
+            {"enterprise_id": enterprise_id, "is_enterprise_install": True}
+        )
+    return json.dumps(envelope)
+
+
 def message_event(
     text: str,
     *,
@@ -360,6 +405,13 @@ class SlackClient:
             else {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         )
         return await self._send(event_body(event, **kw), JSON, retry_headers)
+
+    async def step(
+        self, callback_id: str, inputs: Json, *, retry_num: int | None = None, **kw: Any
+    ) -> tuple[int, Json | str]:
+        """A workflow runs the step `callback_id` (see function_executed_body)."""
+        retry = {} if retry_num is None else {"X-Slack-Retry-Num": str(retry_num)}
+        return await self._send(function_executed_body(callback_id, inputs, **kw), JSON, retry)
 
     async def post_raw(
         self, body: str | bytes, content_type: str, headers: dict[str, str]

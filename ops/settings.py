@@ -27,8 +27,14 @@ EXAMPLES = {
     "DEFAULT_TIMEZONE": "Europe/Berlin",
     "HYPOBOT_ADMINS": "U012ABCDEF,U034GHIJKL",
     "HYPOBOT_SCHEDULER": "on",
+    "HYPOBOT_API_RATE": "10",
+    "HYPOBOT_API_BURST": "20",
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "json",
+    "SLACK_WORKSPACE_POSTS_PER_SECOND": "20",
+    "SLACK_WORKSPACE_POST_BURST": "40",
+    "SLACK_CHANNEL_POSTS_PER_SECOND": "1",
+    "SLACK_CHANNEL_POST_BURST": "3",
 }
 
 # Installing in any workspace (OAuth mode) needs all three.
@@ -52,8 +58,17 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     hypobot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
     hypobot_scheduler: Literal["on", "off"] = "on"
+    # The HTTP API's limit per token: requests a second, and how many may come at once.
+    hypobot_api_rate: float = Field(default=10.0, gt=0)
+    hypobot_api_burst: int = Field(default=20, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+    # How fast the outbox posts to one workspace (Slack's workspace-wide limit) and to one
+    # channel (Slack's: about one a second, short bursts): a steady rate, and a burst.
+    slack_workspace_posts_per_second: float = Field(default=20.0, gt=0)
+    slack_workspace_post_burst: int = Field(default=40, ge=1)
+    slack_channel_posts_per_second: float = Field(default=1.0, gt=0)
+    slack_channel_post_burst: int = Field(default=3, ge=1)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.exceptions import DoesNotExist, IntegrityError
+from tortoise.expressions import Q
 from tortoise.functions import Max
 
 from bets.evidence import EvidenceFacts, Verdict
 from bets.keys import parse_key
 from bets.lifecycle import OPEN_STATES, State
 from bets.metrics import BetFacts
-from storage.models import Bet, Channel, Event, Evidence, Outbox, Person, Workspace
+from storage import db
+from storage.models import Bet, Channel, Claim, Event, Evidence, Outbox, Person, Workspace
 
 # --- values -----------------------------------------------------------------------------
 
@@ -95,6 +97,17 @@ async def get_channel(team_id: str, channel_id: str) -> Channel | None:
     return await Channel.get_or_none(team_id=team_id, channel_id=channel_id)
 
 
+async def ensure_channel_row(
+    team_id: str, channel_id: str, *, now: datetime, timezone: str
+) -> None:
+    """`ensure_channel` for a caller that needs the row to exist, not the row: one plain
+    statement when it does (a new bet's channel almost always has its row already)."""
+    sql = "SELECT 1 AS one FROM channels WHERE team_id = ? AND channel_id = ?"
+    found = await db.fetch(Channel, sql, [team_id, channel_id])
+    if not found:
+        await ensure_channel(team_id, channel_id, now=now, timezone=timezone)
+
+
 # --- reads ------------------------------------------------------------------------------
 
 
@@ -157,16 +170,10 @@ async def evidence_of_message(team_id: str, channel_id: str | None, ts: str | No
     return found.bet.number if found is not None else None
 
 
-async def list_bets(
-    team_id: str,
-    *,
-    scope: str,
-    user_id: str,
-    channel_id: str | None = None,
-    limit: int = 200,
-) -> list[BetFacts]:
-    """Bets for `/hypothesis list`: open (default), mine, shipped (awaiting feedback: shipped,
-    no decisive evidence since), overdue (a superset: the rule picks), all."""
+def _listed(team_id: str, scope: str, user_id: str, channel_id: str | None) -> Any:
+    """The bets `/hypothesis list <scope>` starts from: open (default), mine, shipped
+    (awaiting feedback: shipped, no decisive evidence since), overdue (a superset: the rule
+    picks), all."""
     query = Bet.filter(team_id=team_id)
     if channel_id is not None:
         query = query.filter(channel_id=channel_id)
@@ -178,9 +185,33 @@ async def list_bets(
         query = query.filter(state=State.SHIPPED, first_feedback_at__isnull=True)
     elif scope != "all":
         query = query.filter(state__in=list(OPEN_STATES))
+    return query
+
+
+async def list_bets(
+    team_id: str,
+    *,
+    scope: str,
+    user_id: str,
+    channel_id: str | None = None,
+    limit: int = 200,
+) -> list[BetFacts]:
+    """The first `limit` bets of a `/hypothesis list` scope (see `_listed`)."""
     order = "shipped_at" if scope in ("shipped", "overdue") else "-number"
-    rows = await query.order_by(order, "number").limit(limit).values_list(*BET_COLUMNS)
+    rows = (
+        await _listed(team_id, scope, user_id, channel_id)
+        .order_by(order, "number")
+        .limit(limit)
+        .values_list(*BET_COLUMNS)
+    )
     return [bet_from_columns(row) for row in rows]
+
+
+async def count_bets(
+    team_id: str, *, scope: str, user_id: str, channel_id: str | None = None
+) -> int:
+    """How many bets a `/hypothesis list` scope has in all (the list shows the first ones)."""
+    return int(await _listed(team_id, scope, user_id, channel_id).count())
 
 
 async def search_open_bets(team_id: str, query: str, *, limit: int = 100) -> list[BetFacts]:
@@ -216,6 +247,46 @@ async def channels_of(team_id: str, user_id: str, *, limit: int = 5) -> list[str
     return [str(channel_id) for channel_id in rows]
 
 
+@dataclass(frozen=True)
+class BetPage:
+    """What `show` reads of a bet in one statement: the row, its channel's zone (None for a
+    channel Hypobot does not track) and the key number of the bet it pivots from."""
+
+    bet: BetFacts
+    timezone: str | None
+    pivot_of_number: int | None
+
+
+_BET_PAGE = (
+    "SELECT b.*, c.timezone AS page_timezone, p.number AS page_pivot_of_number FROM bets b "
+    "LEFT JOIN channels c ON c.team_id = b.team_id AND c.channel_id = b.channel_id "
+    "LEFT JOIN bets p ON p.id = b.pivot_of_id AND p.team_id = b.team_id "
+    "WHERE b.team_id = ? AND b.number = ?"
+)
+
+
+async def bet_page(team_id: str, number: int) -> BetPage | None:
+    """A bet by key number with its channel's zone and its pivot's number (one round trip,
+    where `bet_by_number`, `get_channel` and `number_of` take three)."""
+    rows = await db.fetch(Bet, _BET_PAGE, [team_id, number])
+    if not rows:
+        return None
+    row = dict(rows[0])
+    timezone, pivot = row.pop("page_timezone"), row.pop("page_pivot_of_number")
+    return BetPage(
+        bet_value(Bet._init_from_db(**row)),
+        str(timezone) if timezone is not None else None,
+        int(pivot) if pivot is not None else None,
+    )
+
+
+async def history_of(team_id: str, bet_id: int) -> list[Event]:
+    """`events_of` as one plain statement (no query building)."""
+    sql = "SELECT * FROM events WHERE team_id = ? AND bet_id = ? ORDER BY at, id"
+    rows = await db.fetch(Event, sql, [team_id, bet_id])
+    return [Event._init_from_db(**row) for row in rows]
+
+
 async def evidence_of(team_id: str, bet_id: int) -> list[EvidenceFacts]:
     rows = await Evidence.filter(team_id=team_id, bet_id=bet_id).order_by("-at", "-id")
     return [evidence_value(row) for row in rows]
@@ -248,9 +319,107 @@ async def take_bet_numbers(team_id: str, count: int = 1) -> int:
     """Reserve the next `count` keys of the workspace; returns the first. Call it inside the
     transaction that writes the bets: the UPDATE takes the workspace row's lock, so concurrent
     creates queue here, and a rollback gives the numbers back (keys stay unique, gap-free)."""
-    await Workspace.filter(team_id=team_id).update(last_bet_number=F("last_bet_number") + count)
-    workspace = await Workspace.get(team_id=team_id)
-    return workspace.last_bet_number - count + 1
+    rows = await db.fetch(Workspace, _TAKE_NUMBERS, [int(count), team_id])
+    if not rows:
+        raise DoesNotExist(f"no workspace {team_id}")
+    return int(rows[0]["last_bet_number"]) - count + 1
+
+
+_TAKE_NUMBERS = (
+    "UPDATE workspaces SET last_bet_number = last_bet_number + ? WHERE team_id = ? "
+    "RETURNING last_bet_number"
+)
+_FIRST_NUMBER = (
+    "INSERT INTO workspaces (team_id, last_bet_number, created_at) VALUES (?, 1, ?) "
+    "ON CONFLICT (team_id) DO UPDATE SET last_bet_number = workspaces.last_bet_number + 1 "
+    "RETURNING last_bet_number"
+)
+
+_NEW_WORKSPACE = (
+    "INSERT INTO workspaces (team_id, last_bet_number, created_at) VALUES (?, 0, ?) "
+    "ON CONFLICT (team_id) DO NOTHING"
+)
+
+
+async def take_bet_number(team_id: str, *, now: datetime) -> int:
+    """The workspace's next key, creating the workspace's row with its first bet: one
+    UPDATE … RETURNING (the insert only for a workspace's first bet). Inside the transaction
+    that writes the bet, as `take_bet_numbers`: the row's lock queues concurrent creates
+    until commit, and a rollback gives the number back."""
+    rows = await db.fetch(Workspace, _TAKE_NUMBERS, [1, team_id])
+    if not rows:
+        rows = await db.fetch(Workspace, _FIRST_NUMBER, [team_id, now])
+    return int(rows[0]["last_bet_number"])
+
+
+def _row_values(instance: Any, skip: Sequence[str] = ()) -> tuple[list[str], list[Any]]:
+    """(columns, values as the driver takes them) of a model instance not yet saved,
+    Tortoise's defaults and conversions applied, without its generated id."""
+    meta = instance._meta
+    columns, values = [], []
+    for name, column in meta.fields_db_projection.items():
+        field = meta.fields_map[name]
+        if field.generated or name in skip:
+            continue
+        columns.append(column)
+        values.append(field.to_db_value(getattr(instance, name), instance))
+    return columns, values
+
+
+async def create_bet(
+    team_id: str,
+    *,
+    now: datetime,
+    event: dict[str, Any],
+    **values: Any,
+) -> Bet:
+    """A new bet numbered with the workspace's next key, its `created` event (`event`: the
+    event's fields) and its card's outbox row. Call it inside the unit of work: the key's
+    lock is held from the number to commit. On PostgreSQL the number and the three rows are
+    one statement, so the lock is held for two round trips (it and COMMIT) instead of
+    five; SQLite (writes one transaction at a time, in process) takes them one by one."""
+    if not db.is_postgres_connection(Bet):
+        bet = await insert_bet(team_id, number=await take_bet_number(team_id, now=now), **values)
+        await write_event(bet, team_id=team_id, now=now, **event)
+        await queue_card(bet, now)
+        return bet
+    bet = Bet(team_id=team_id, number=0, **values)
+    bet_columns, bet_values = _row_values(bet, skip=("number",))
+    draft = Event(team_id=team_id, channel_id=bet.channel_id, at=now, **event)
+    event_columns, event_values = _row_values(draft, skip=("bet_id",))
+    card = Outbox(
+        team_id=team_id,
+        channel_id=bet.channel_id,
+        kind="card",
+        payload={},
+        next_attempt_at=now,
+        created_at=now,
+    )
+    card_columns, card_values = _row_values(card, skip=("bet_id",))
+    given: list[Any] = [team_id]
+
+    def marks(row: list[Any]) -> str:
+        given.extend(row)
+        return ", ".join("?" for _ in row)
+
+    sql = (
+        "WITH taken AS (UPDATE workspaces SET last_bet_number = last_bet_number + 1 "
+        "WHERE team_id = ? RETURNING last_bet_number), "
+        f"bet AS (INSERT INTO bets ({', '.join(bet_columns)}, number) "
+        f"SELECT {marks(bet_values)}, last_bet_number FROM taken RETURNING id, number), "
+        f"event AS (INSERT INTO events ({', '.join(event_columns)}, bet_id) "
+        f"SELECT {marks(event_values)}, id FROM bet), "
+        f"card AS (INSERT INTO outbox ({', '.join(card_columns)}, bet_id) "
+        f"SELECT {marks(card_values)}, id FROM bet) "
+        "SELECT id, number FROM bet"
+    )
+    rows = await db.fetch(Bet, sql, given)
+    if not rows:  # the workspace's first bet: its row first, then the same statement
+        await db.fetch(Workspace, _NEW_WORKSPACE, [team_id, now])
+        rows = await db.fetch(Bet, sql, given)
+    bet.id, bet.number = int(rows[0]["id"]), int(rows[0]["number"])
+    bet._saved_in_db = True
+    return bet
 
 
 async def insert_bet(team_id: str, **values: Any) -> Bet:
@@ -291,10 +460,10 @@ async def write_event(
     )
 
 
-async def queue_card(bet: Bet, now: datetime) -> None:
-    """An outbox row that makes the bet's card show its current state (post or update);
-    the card is rendered when it is sent."""
-    await Outbox.create(
+def card_row(bet: Bet | BetFacts, now: datetime) -> Outbox:
+    """An outbox row (not saved yet) that makes the bet's card show its current state (post
+    or update); the card is rendered when it is sent."""
+    return Outbox(
         team_id=bet.team_id,
         channel_id=bet.channel_id,
         kind="card",
@@ -303,6 +472,10 @@ async def queue_card(bet: Bet, now: datetime) -> None:
         next_attempt_at=now,
         created_at=now,
     )
+
+
+async def queue_card(bet: Bet, now: datetime) -> None:
+    await card_row(bet, now).save()
 
 
 async def queue_thread_message(
@@ -350,3 +523,16 @@ async def away_until(team_id: str, user_id: str) -> datetime | None:
 async def open_in_building(team_id: str, channel_id: str) -> int:
     """How many bets of the channel are in `building` (its WIP)."""
     return await Bet.filter(team_id=team_id, channel_id=channel_id, state=State.BUILDING).count()
+
+
+async def note_created(team_id: str, once: str, bet: Bet) -> None:
+    """Remember which bet the request `once` created (on its claim row)."""
+    await Claim.filter(job="create", scope=f"team:{team_id}", period=once).update(note=str(bet.id))
+
+
+async def created_once(team_id: str, once: str) -> Bet | None:
+    """The bet the request `once` created, if it did (see `note_created`)."""
+    claim = await Claim.get_or_none(job="create", scope=f"team:{team_id}", period=once)
+    if claim is None or not claim.note.isdigit():
+        return None
+    return await Bet.get_or_none(team_id=team_id, id=int(claim.note))

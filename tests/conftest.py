@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.api import application as api_application
 from bot.app import build
 from bot.runtime import Runtime
 from bot.server import web_app
@@ -109,21 +111,33 @@ def hypobot_settings(fake: FakeSlack, database: str, **overrides: Any) -> Settin
         "slack_api_url": fake.base_url,
         "database_url": database,
         "hypobot_admins": frozenset({"UADMIN"}),
+        # The fake enforces no rate limit unless a test sets one, and the outbox's own pace
+        # (a post a second per channel) would only make tests wait in real time; the tests of
+        # pacing (tests/jobs/test_outbox.py) set Slack's limits.
+        "slack_channel_post_burst": 1000,
+        "slack_workspace_post_burst": 1000,
     }
     return Settings(**(values | overrides))
 
 
-@pytest.fixture
-async def hypobot(database: str, fake_slack: FakeSlack, clock: Clock) -> AsyncIterator[Hypobot]:
-    app, runtime = build(hypobot_settings(fake_slack, database), clock=clock)
+@asynccontextmanager
+async def served(
+    database: str, fake: FakeSlack, clock: Clock, **overrides: Any
+) -> AsyncIterator[Hypobot]:
+    """Hypobot as `hypobot serve` mounts it: Slack at /slack/events, the API at /api/v1."""
+    app, runtime = build(hypobot_settings(fake, database, **overrides), clock=clock)
     await runtime.warm_up()
-    async with (
-        serve_on_loopback(web_app(app, runtime.backlog)) as url,
-        aiohttp.ClientSession() as session,
-    ):
-        yield Hypobot(url, fake_slack, SlackClient(url, session), runtime, clock, database)
+    application = web_app(app, runtime.backlog, api_application(runtime))
+    async with serve_on_loopback(application) as url, aiohttp.ClientSession() as session:
+        yield Hypobot(url, fake, SlackClient(url, session), runtime, clock, database)
         await runtime.courier.drain()
         await runtime.close()
+
+
+@pytest.fixture
+async def hypobot(database: str, fake_slack: FakeSlack, clock: Clock) -> AsyncIterator[Hypobot]:
+    async with served(database, fake_slack, clock) as app:
+        yield app
 
 
 async def eventually(check: Any, timeout: float = 5.0) -> None:

@@ -8,7 +8,7 @@ a value (done, or `Refused`), never words.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -34,13 +34,14 @@ from bets.lifecycle import (
 from bets.metrics import BetFacts
 from bets.timing import Expectation, is_overdue, read_expectation
 from storage import bets as store
-from storage import db
+from storage import claims, db
 from storage.models import Bet, Evidence
 from usecases.context import Actor, Context
 from usecases.results import Happened, Refused, Why
 
 DEFAULT_NUDGE_AFTER = timedelta(days=3)
 LIST_LIMIT = 200
+OVERDUE_CANDIDATES = 10_000  # bets awaiting feedback read to find (and count) the overdue
 
 
 # --- results ------------------------------------------------------------------------------
@@ -125,7 +126,8 @@ class Shown:
 @dataclass(frozen=True)
 class Listed:
     scope: str
-    bets: tuple[BetFacts, ...]
+    bets: tuple[BetFacts, ...]  # the first LIST_LIMIT of them
+    total: int  # how many the scope has in all
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -167,19 +169,21 @@ async def search(ctx: Context, team_id: str, query: str, *, limit: int = 100) ->
 
 
 async def show(ctx: Context, actor: Actor, number: int) -> Shown | Refused:
-    row = await store.bet_by_number(actor.team_id, number)
-    if row is None:
+    page = await store.bet_page(actor.team_id, number)
+    if page is None:
         return Refused(Why.NO_SUCH_BET, number=number)
-    events = await store.events_of(actor.team_id, row.id)
+    bet = page.bet
+    events = await store.history_of(actor.team_id, bet.id)
+    evidence = await store.evidence_of(actor.team_id, bet.id) if bet.evidence_count else []
     return Shown(
-        bet=store.bet_value(row),
-        evidence=tuple(await store.evidence_of(actor.team_id, row.id)),
+        bet=bet,
+        evidence=tuple(evidence),
         history=tuple(
             Happened(e.kind, e.actor_id, e.at, e.from_state, e.to_state, dict(e.data or {}))
             for e in events
         ),
-        pivot_of_number=await store.number_of(actor.team_id, row.pivot_of_id),  # type: ignore[attr-defined]
-        tz=await zone_of(ctx, actor.team_id, row.channel_id),
+        pivot_of_number=page.pivot_of_number,
+        tz=ZoneInfo(page.timezone or ctx.default_timezone),
     )
 
 
@@ -187,26 +191,36 @@ async def list_bets(ctx: Context, actor: Actor, scope: str) -> Listed:
     """`list [mine|shipped|overdue|all]`; "shipped" is awaiting feedback (T13) and
     "overdue" is `bets.timing.is_overdue` with each channel's nudge-after."""
     now = ctx.clock()
+    if scope != "overdue":
+        found = await store.list_bets(
+            actor.team_id, scope=scope, user_id=actor.user_id, limit=LIST_LIMIT
+        )
+        total = await store.count_bets(actor.team_id, scope=scope, user_id=actor.user_id)
+        return Listed(scope, tuple(found), max(total, len(found)))
+    # The rule decides which bets awaiting feedback are overdue: read them all to count.
     found = await store.list_bets(
-        actor.team_id, scope=scope, user_id=actor.user_id, limit=LIST_LIMIT
+        actor.team_id, scope=scope, user_id=actor.user_id, limit=OVERDUE_CANDIDATES
     )
-    if scope == "overdue":
-        after: dict[str, timedelta] = {}
-        for channel_id in {bet.channel_id for bet in found}:
-            channel = await store.get_channel(actor.team_id, channel_id)
-            after[channel_id] = (
-                timedelta(seconds=channel.nudge_after_s) if channel else DEFAULT_NUDGE_AFTER
-            )
-        found = [
-            bet for bet in found if is_overdue(bet, nudge_after=after[bet.channel_id], now=now)
-        ]
-    return Listed(scope, tuple(found))
+    after: dict[str, timedelta] = {}
+    for channel_id in {bet.channel_id for bet in found}:
+        channel = await store.get_channel(actor.team_id, channel_id)
+        after[channel_id] = (
+            timedelta(seconds=channel.nudge_after_s) if channel else DEFAULT_NUDGE_AFTER
+        )
+    found = [bet for bet in found if is_overdue(bet, nudge_after=after[bet.channel_id], now=now)]
+    return Listed(scope, tuple(found[:LIST_LIMIT]), len(found))
 
 
 # --- creating -----------------------------------------------------------------------------
 
 
-async def create(ctx: Context, actor: Actor, draft: BetDraft) -> Created | Refused:
+async def create(
+    ctx: Context, actor: Actor, draft: BetDraft, *, once: str | None = None
+) -> Created | Refused:
+    """A new bet, numbered gap-free, with its event and its card. `once` names a request
+    that may be delivered again (a workflow step's execution id): the bet it created is
+    claimed with it in the same unit of work, so a retry on any replica answers with that
+    bet instead of making a second one."""
     now = ctx.clock()
     expectation = Expectation(within=draft.expect_within)
     if draft.expect:
@@ -224,14 +238,31 @@ async def create(ctx: Context, actor: Actor, draft: BetDraft) -> Created | Refus
             return Refused(Why.NOT_PIVOTABLE, number=original.number, state=State(original.state))
         pivot_of_id = original.id
     notes = tuple(coach(draft.hypothesis, draft.signal))
-    await store.ensure_workspace(actor.team_id, now=now)
-    await store.ensure_channel(
+    await store.ensure_channel_row(
         actor.team_id, draft.channel_id, now=now, timezone=ctx.default_timezone
     )
     async with db.unit_of_work():
-        bet = await store.insert_bet(
+        if once is not None and not await claims.take(
+            "create", [(f"team:{actor.team_id}", once)], team_id=actor.team_id, owner="", now=now
+        ):
+            earlier = await store.created_once(actor.team_id, once)
+            if earlier is not None:
+                return Created(store.bet_value(earlier), ())
+        data: dict[str, Any] = {"title": draft.title}
+        if pivot_of_id:
+            data["pivot_of"] = pivot_of_id
+        # The workspace's key lock is taken here and held to commit: the bet, its event
+        # and its card's outbox row are written with the number (one statement on
+        # PostgreSQL), and nothing else before commit.
+        bet = await store.create_bet(
             actor.team_id,
-            number=await store.take_bet_numbers(actor.team_id),
+            now=now,
+            event={
+                "actor_id": actor.user_id,
+                "kind": "created",
+                "to_state": State.PROPOSED,
+                "data": data,
+            },
             channel_id=draft.channel_id,
             title=draft.title,
             hypothesis=draft.hypothesis,
@@ -247,19 +278,8 @@ async def create(ctx: Context, actor: Actor, draft: BetDraft) -> Created | Refus
             created_at=now,
             updated_at=now,
         )
-        data: dict[str, Any] = {"title": draft.title}
-        if pivot_of_id:
-            data["pivot_of"] = pivot_of_id
-        await store.write_event(
-            bet,
-            team_id=actor.team_id,
-            actor_id=actor.user_id,
-            now=now,
-            kind="created",
-            to_state=State.PROPOSED,
-            data=data,
-        )
-        await store.queue_card(bet, now)
+        if once is not None:
+            await store.note_created(actor.team_id, once, bet)
     return Created(store.bet_value(bet), notes)
 
 
@@ -296,13 +316,15 @@ async def move(
     bet_id: int | None = None,
     number: int | None = None,
     evidence_id: int | None = None,
+    alongside: Callable[[Moved], Awaitable[None]] | None = None,
 ) -> Moved | Refused:
     """Make one lifecycle move, deciding on the locked row so two clicks can't both win.
 
     `evidence_id` names a recorded reply whose verdict this move settles (validate from a
     thread reply makes it supporting evidence, invalidate makes it refuting). A move that
     is not legal from the bet's state is refused before anything else (T12: an old button
-    on a closed bet answers what the bet is now).
+    on a closed bet answers what the bet is now). `alongside(result)` writes what the
+    caller keeps with the result in the same unit of work (see `add_evidence`).
     """
     found = await find(ctx, actor, bet_id=bet_id, number=number)
     if isinstance(found, Refused):
@@ -384,7 +406,10 @@ async def move(
         await store.queue_card(bet, now)
         if request.move is Move.START:
             wip = await _wip(bet)
-    return Moved(store.bet_value(bet), change, wip)
+        moved = Moved(store.bet_value(bet), change, wip)
+        if alongside is not None:
+            await alongside(moved)
+    return moved
 
 
 def _transition(bet: Bet, request: MoveRequest, now: datetime) -> Change | Refusal:
@@ -416,6 +441,7 @@ class NewEvidence:
     message_ts: str | None = None
     permalink: str | None = None
     posted_at: datetime | None = None  # when it was posted (T5); default now
+    source_name: str = ""  # who sent it from elsewhere (the API caller's "source")
 
 
 async def _record(bet: Bet, new: NewEvidence, *, author_id: str, now: datetime) -> Evidence:
@@ -431,6 +457,7 @@ async def _record(bet: Bet, new: NewEvidence, *, author_id: str, now: datetime) 
         channel_id=new.channel_id,
         message_ts=new.message_ts,
         permalink=new.permalink,
+        source_name=new.source_name,
     )
     bet.evidence_count += 1
     bet.unanswered_nudges = 0  # someone answered: escalation counts from here
@@ -456,8 +483,15 @@ async def add_evidence(
     *,
     bet_id: int | None = None,
     number: int | None = None,
+    announce: Callable[[BetFacts, EvidenceFacts], dict[str, Any]] | None = None,
+    alongside: Callable[[EvidenceAdded], Awaitable[None]] | None = None,
 ) -> EvidenceAdded | Refused:
-    """Record evidence on an open bet; a Slack message (channel, ts) is evidence only once."""
+    """Record evidence on an open bet; a Slack message (channel, ts) is evidence only once.
+
+    `announce(bet, evidence)` builds a message for the bet's thread (evidence from
+    elsewhere), and `alongside(result)` writes what the caller keeps with the result (the
+    HTTP API's idempotency record): both in the same unit of work as the evidence, so a
+    failure of either leaves nothing written."""
     if not new.text.strip() and not new.link:
         return Refused(Why.EMPTY_EVIDENCE, number=number)
     if new.message_ts is not None:
@@ -477,10 +511,20 @@ async def add_evidence(
             if state in FINAL_STATES:
                 return Refused(Why.CLOSED, number=bet.number, state=state)
             evidence = await _record(bet, new, author_id=actor.user_id, now=now)
+            added = EvidenceAdded(store.bet_value(bet), store.evidence_value(evidence))
+            if announce is not None:
+                payload = announce(added.bet, added.evidence)
+                await store.queue_thread_message(
+                    bet, "evidence", payload, now=now, thread_ts=bet.card_ts
+                )
+            if alongside is not None:
+                await alongside(added)
     except IntegrityError:  # a concurrent submission of the same message won the unique key
+        if new.message_ts is None:
+            raise  # not a message's key: what `alongside` wrote collided (its caller decides)
         other = await store.evidence_of_message(actor.team_id, new.channel_id, new.message_ts)
         return Refused(Why.ALREADY_EVIDENCE, other_number=other)
-    return EvidenceAdded(store.bet_value(bet), store.evidence_value(evidence))
+    return added
 
 
 async def thread_reply(

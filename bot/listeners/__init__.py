@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import actions, commands, events, options, shortcuts, views
+from bot.listeners import actions, commands, events, functions, options, shortcuts, views
 from bot.listeners.attribution import RefuseUnattributable
 from bot.runtime import Runtime
 
@@ -17,3 +17,4 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     events.register(app, runtime)
     shortcuts.register(app, runtime)
     options.register(app, runtime)
+    functions.register(app, runtime)
