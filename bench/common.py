@@ -254,3 +254,33 @@ async def quiet(pids: Sequence[int], *, window: float = 0.5, timeout: float = 30
         await asyncio.sleep(window)
         if sum(cpu_seconds(pid) for pid in pids) - before < 0.02 * window * len(pids):
             return
+
+
+@contextlib.asynccontextmanager
+async def fake_process(module: str, *args: str) -> AsyncIterator[tuple[str, int]]:
+    """A fake Slack served by `python -m module args` in its own process (so answering does
+    not share an event loop with what is measured); yields the base URL it prints first,
+    and its pid."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        yield line.decode().strip(), process.pid
+    finally:
+        await stop(process)
+
+
+async def serve_until_stopped(fake: Any, app: Any) -> None:
+    """Serve a fake Slack's `app` on loopback, print its base URL on stdout (what
+    `fake_process` reads), and serve until SIGTERM or SIGINT."""
+    from console.fakeslack import serve_on_loopback
+
+    async with serve_on_loopback(app) as root:
+        fake.root_url = f"{root}/"
+        print(fake.base_url, flush=True)
+        stopped = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stopped.set)
+        await stopped.wait()

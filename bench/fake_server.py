@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from typing import Any
 
 from aiohttp import web
 
-from console.fakeslack import FakeSlack, serve_on_loopback
+from bench import common
+from console.fakeslack import FakeSlack
 
 
 def report(fake: FakeSlack) -> dict[str, Any]:
@@ -62,13 +62,7 @@ async def main(rate: float | None, burst: int) -> None:
         return web.json_response(report(fake))
 
     app.router.add_get("/bench/report", bench_report)
-    async with serve_on_loopback(app) as root:
-        fake.root_url = f"{root}/"
-        print(fake.base_url, flush=True)
-        stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-        await stop.wait()
+    await common.serve_until_stopped(fake, app)
 
 
 if __name__ == "__main__":

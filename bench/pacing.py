@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import math
-import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +30,7 @@ from bench import common
 from bench.sweep import postgres_cpu
 from bot.courier import Courier
 from bot.slack import InstalledWorkspaces, Limits
-from console.fakeslack import FakeSlack, serve_on_loopback
+from console.fakeslack import FakeSlack
 from jobs.scheduler import INTERVALS
 from storage import db
 from storage.models import Outbox
@@ -150,23 +147,12 @@ async def serve_fake(limits: SlackLimits, workspaces: int, channels: int) -> Non
         return web.json_response(fake_report(fake))
 
     app.router.add_get("/bench/report", report)
-    async with serve_on_loopback(app) as root:
-        fake.root_url = f"{root}/"
-        print(fake.base_url, flush=True)
-        stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-        await stop.wait()
+    await common.serve_until_stopped(fake, app)
 
 
-@contextlib.asynccontextmanager
-async def fake_slack(
-    limits: SlackLimits, workspaces: int, channels: int
-) -> AsyncIterator[tuple[str, int]]:
+def fake_slack(limits: SlackLimits, workspaces: int, channels: int) -> Any:
     """The fake in its own process; yields its Web API base URL and its pid."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
+    return common.fake_process(
         "bench.pacing",
         "--serve-fake",
         *("--workspaces", str(workspaces), "--channels", str(channels)),
@@ -174,15 +160,7 @@ async def fake_slack(
         *("--channel-burst", str(limits.channel_burst)),
         *("--workspace-rate", str(limits.workspace_rate)),
         *("--workspace-burst", str(limits.workspace_burst)),
-        cwd=common.ROOT,
-        stdout=asyncio.subprocess.PIPE,
     )
-    try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 30)
-        yield line.decode().strip(), process.pid
-    finally:
-        await common.stop(process)
 
 
 async def report_of(base_url: str) -> dict[str, Any]:

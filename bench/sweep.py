@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import contextvars
 import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,26 +109,9 @@ class TimedCourier:
 DELIVERING: contextvars.ContextVar[bool] = contextvars.ContextVar("delivering", default=False)
 
 
-@contextlib.asynccontextmanager
-async def fake_slack(rate: float, burst: int) -> AsyncIterator[tuple[str, int]]:
+def fake_slack(rate: float, burst: int) -> Any:
     """The fake in its own process; yields its Web API base URL and its pid."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.fake_server",
-        "--rate",
-        str(rate),
-        "--burst",
-        str(burst),
-        cwd=common.ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 30)
-        yield line.decode().strip(), process.pid
-    finally:
-        await common.stop(process)
+    return common.fake_process("bench.fake_server", "--rate", str(rate), "--burst", str(burst))
 
 
 async def fake_report(base_url: str) -> dict[str, Any]:
