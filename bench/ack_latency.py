@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -77,18 +76,7 @@ async def load(server: Server, kind: str, texts: list[str]) -> dict[str, Any]:
         "channels": CHANNELS,
         "response_url": server.response_url,
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.loadgen",
-        json.dumps(spec),
-        cwd=common.ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"load generator failed against {server.name}")
-    result: dict[str, Any] = json.loads(out)
+    result = await common.load_round(spec, against=server.name)
     server.latencies.setdefault(kind, []).extend(result["latencies_ms"])
     server.errors.setdefault(kind, []).extend(result["errors"])
     return result

@@ -196,19 +196,7 @@ async def load(
         "channels": channels,
         "response_url_prefix": sink.response_url(tag),
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.loadgen",
-        json.dumps(spec),
-        cwd=common.ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"load generator failed against {server.name}")
-    result: dict[str, Any] = json.loads(out)
-    return result
+    return await common.load_round(spec, against=server.name)
 
 
 async def answers(

@@ -284,3 +284,21 @@ async def serve_until_stopped(fake: Any, app: Any) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(signum, stopped.set)
         await stopped.wait()
+
+
+async def load_round(spec: dict[str, Any], *, against: str) -> dict[str, Any]:
+    """One round of concurrent signed commands through the load generator, a process of
+    its own (bench/loadgen.py), so it shares no event loop with the servers measured."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        json.dumps(spec),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"load generator failed against {against}")
+    result: dict[str, Any] = json.loads(out)
+    return result
