@@ -7,18 +7,13 @@ on the same aiohttp stack as `hypobot serve` (AppRunner, no access log, /healthz
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 
-from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench import common
 from bench.common import BOT_TOKEN, SIGNING_SECRET
-
-
-async def healthz(_: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
 
 
 async def main(port: int, api_url: str) -> None:
@@ -33,16 +28,7 @@ async def main(port: int, api_url: str) -> None:
     async def hypothesis(ack: AsyncAck) -> None:
         await ack()
 
-    application = app.web_app(path="/slack/events")
-    application.router.add_get("/healthz", healthz)
-    runner = web.AppRunner(application, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await common.serve_bolt(app, port)
 
 
 if __name__ == "__main__":

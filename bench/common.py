@@ -302,3 +302,23 @@ async def load_round(spec: dict[str, Any], *, against: str) -> dict[str, Any]:
         raise RuntimeError(f"load generator failed against {against}")
     result: dict[str, Any] = json.loads(out)
     return result
+
+
+async def serve_bolt(app: Any, port: int) -> None:
+    """A baseline Bolt app on the same aiohttp stack as `hypobot serve` (AppRunner, no
+    access log, /healthz beside /slack/events), until SIGTERM or SIGINT."""
+    from aiohttp import web
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    application = app.web_app(path="/slack/events")
+    application.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(application, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    stopped = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stopped.set)
+    await stopped.wait()
+    await runner.cleanup()

@@ -17,15 +17,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import signal
 import sys
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench import common
 from bench.common import BOT_TOKEN, SIGNING_SECRET
 
 SCHEMA = [
@@ -210,10 +209,6 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-async def healthz(_: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 async def main(port: int, api_url: str, database_url: str) -> None:
     store = await open_store(database_url)
     app = AsyncApp(
@@ -244,16 +239,7 @@ async def main(port: int, api_url: str, database_url: str) -> None:
         else:
             await ack(text="Try `/hypothesis new We believe …` or `/hypothesis show H-1`.")
 
-    application = app.web_app(path="/slack/events")
-    application.router.add_get("/healthz", healthz)
-    runner = web.AppRunner(application, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await common.serve_bolt(app, port)
     await store.close()
 
 
