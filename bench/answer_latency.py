@@ -264,6 +264,42 @@ async def cards(
         server.error("card", f"no card within {CARD_WAIT_S:.0f}s")
 
 
+PROFILE: dict[str, bool] = {}  # {"on": True} with --profile
+
+
+@contextlib.asynccontextmanager
+async def profiled(server: Server, tag: str, *, on: bool) -> AsyncIterator[None]:
+    """With --profile, py-spy samples `hypobot serve` from the burst's first request to its
+    last answer (raw stacks, 500 a second, idle time left out) into bench/out/."""
+    if not on or server.slug != "hypobot":
+        yield
+        return
+    out = common.ROOT / "bench" / "out" / f"profile-{tag}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy = await asyncio.create_subprocess_exec(
+        "py-spy",
+        "record",
+        "--rate",
+        "500",
+        "--format",
+        "raw",
+        "--nonblocking",
+        "--pid",
+        str(server.process.pid),
+        "--output",
+        str(out),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await asyncio.sleep(0.5)  # py-spy attaches
+    try:
+        yield
+    finally:
+        spy.send_signal(2)
+        await spy.wait()
+        print(f"  profile: {out.relative_to(common.ROOT)}", file=sys.stderr)
+
+
 async def burst(
     server: Server,
     fake: FakeSlack,
@@ -276,8 +312,9 @@ async def burst(
     record: bool,
     numbers: range | None = None,
 ) -> None:
-    result = await load(server, sink, kind, texts, channels, tag)
-    await answers(server, sink, kind, tag, result, record)
+    async with profiled(server, f"{tag}", on=record and PROFILE.get("on", False)):
+        result = await load(server, sink, kind, texts, channels, tag)
+        await answers(server, sink, kind, tag, result, record)
     if numbers is not None and server.slug == "hypobot":
         await cards(server, fake, numbers, result["started"], record)
 
@@ -442,7 +479,13 @@ async def main() -> None:
     parser.add_argument(
         "--channels", type=int, default=20, help="channels the burst is spread over"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample hypobot serve with py-spy during each recorded burst (bench/out/)",
+    )
     args = parser.parse_args()
+    PROFILE["on"] = args.profile
     if args.sink:
         await serve_sink(args.sink)
         return
