@@ -7,6 +7,7 @@ to read and write. Rows leave storage as plain values (`bet_value`, `evidence_va
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -23,6 +24,7 @@ from bets.lifecycle import OPEN_STATES, State
 from bets.metrics import BetFacts
 from storage import db
 from storage.models import Bet, Channel, Claim, Event, Evidence, Outbox, Person, Workspace
+from storage.together import ReadTogether
 
 # --- values -----------------------------------------------------------------------------
 
@@ -250,41 +252,67 @@ async def channels_of(team_id: str, user_id: str, *, limit: int = 5) -> list[str
 @dataclass(frozen=True)
 class BetPage:
     """What `show` reads of a bet in one statement: the row, its channel's zone (None for a
-    channel Hypobot does not track) and the key number of the bet it pivots from."""
+    channel Hypobot does not track), the key number of the bet it pivots from and its
+    events, oldest first."""
 
     bet: BetFacts
     timezone: str | None
     pivot_of_number: int | None
+    history: tuple[Event, ...]
 
 
-_BET_PAGE = (
-    "SELECT b.*, c.timezone AS page_timezone, p.number AS page_pivot_of_number FROM bets b "
-    "LEFT JOIN channels c ON c.team_id = b.team_id AND c.channel_id = b.channel_id "
-    "LEFT JOIN bets p ON p.id = b.pivot_of_id AND p.team_id = b.team_id "
-    "WHERE b.team_id = ? AND b.number = ?"
-)
-
-
-async def bet_page(team_id: str, number: int) -> BetPage | None:
-    """A bet by key number with its channel's zone and its pivot's number (one round trip,
-    where `bet_by_number`, `get_channel` and `number_of` take three)."""
-    rows = await db.fetch(Bet, _BET_PAGE, [team_id, number])
-    if not rows:
-        return None
-    row = dict(rows[0])
-    timezone, pivot = row.pop("page_timezone"), row.pop("page_pivot_of_number")
-    return BetPage(
-        bet_value(Bet._init_from_db(**row)),
-        str(timezone) if timezone is not None else None,
-        int(pivot) if pivot is not None else None,
+@functools.cache
+def _pages_sql(count: int) -> str:
+    """`count` bets by key number, each with its channel's zone, its pivot's number and its
+    events (one row per event, the bet's columns repeated; a bet always has its `created`
+    event)."""
+    event_columns = list(Event._meta.fields_db_projection.values())
+    picked = ", ".join(f"e.{column} AS e__{column}" for column in event_columns)
+    numbers = ", ".join("?" for _ in range(count))
+    return (
+        f"SELECT b.*, c.timezone AS page_timezone, p.number AS page_pivot_of_number, {picked} "
+        "FROM bets b "
+        "LEFT JOIN channels c ON c.team_id = b.team_id AND c.channel_id = b.channel_id "
+        "LEFT JOIN bets p ON p.id = b.pivot_of_id AND p.team_id = b.team_id "
+        "LEFT JOIN events e ON e.team_id = b.team_id AND e.bet_id = b.id "
+        f"WHERE b.team_id = ? AND b.number IN ({numbers}) ORDER BY b.number, e.at, e.id"
     )
 
 
-async def history_of(team_id: str, bet_id: int) -> list[Event]:
-    """`events_of` as one plain statement (no query building)."""
-    sql = "SELECT * FROM events WHERE team_id = ? AND bet_id = ? ORDER BY at, id"
-    rows = await db.fetch(Event, sql, [team_id, bet_id])
-    return [Event._init_from_db(**row) for row in rows]
+async def bet_pages(team_id: str, numbers: list[int]) -> dict[int, BetPage]:
+    """The bets of `numbers` (those that exist) with their channel's zone, their pivot's
+    number and their history, in one statement."""
+    rows = await db.fetch(Bet, _pages_sql(len(numbers)), [team_id, *numbers])
+    bets: dict[int, dict[str, Any]] = {}
+    histories: dict[int, list[Event]] = {}
+    for row in rows:
+        number = int(row["number"])
+        if number not in bets:
+            bets[number] = {key: value for key, value in row.items() if not key.startswith("e__")}
+            histories[number] = []
+        event = {key[3:]: value for key, value in row.items() if key.startswith("e__")}
+        if event["id"] is not None:
+            histories[number].append(Event._init_from_db(**event))
+    pages = {}
+    for number, bet_row in bets.items():
+        timezone, pivot = bet_row.pop("page_timezone"), bet_row.pop("page_pivot_of_number")
+        pages[number] = BetPage(
+            bet_value(Bet._init_from_db(**bet_row)),
+            str(timezone) if timezone is not None else None,
+            int(pivot) if pivot is not None else None,
+            tuple(histories[number]),
+        )
+    return pages
+
+
+_PAGES: ReadTogether[int, BetPage] = ReadTogether(Bet, bet_pages)
+
+
+async def bet_page(team_id: str, number: int) -> BetPage | None:
+    """A bet by key number with its channel's zone, its pivot's number and its history:
+    one statement (where `bet_by_number`, `get_channel`, `number_of` and `events_of` take
+    four), shared with the other pages asked for meanwhile (`storage.together`)."""
+    return await _PAGES.read(team_id, number)
 
 
 async def evidence_of(team_id: str, bet_id: int) -> list[EvidenceFacts]:
@@ -341,17 +369,6 @@ _NEW_WORKSPACE = (
 )
 
 
-async def take_bet_number(team_id: str, *, now: datetime) -> int:
-    """The workspace's next key, creating the workspace's row with its first bet: one
-    UPDATE … RETURNING (the insert only for a workspace's first bet). Inside the transaction
-    that writes the bet, as `take_bet_numbers`: the row's lock queues concurrent creates
-    until commit, and a rollback gives the number back."""
-    rows = await db.fetch(Workspace, _TAKE_NUMBERS, [1, team_id])
-    if not rows:
-        rows = await db.fetch(Workspace, _FIRST_NUMBER, [team_id, now])
-    return int(rows[0]["last_bet_number"])
-
-
 def _row_values(instance: Any, skip: Sequence[str] = ()) -> tuple[list[str], list[Any]]:
     """(columns, values as the driver takes them) of a model instance not yet saved,
     Tortoise's defaults and conversions applied, without its generated id."""
@@ -375,14 +392,12 @@ async def create_bet(
 ) -> Bet:
     """A new bet numbered with the workspace's next key, its `created` event (`event`: the
     event's fields) and its card's outbox row. Call it inside the unit of work: the key's
-    lock is held from the number to commit. On PostgreSQL the number and the three rows are
-    one statement, so the lock is held for two round trips (it and COMMIT) instead of
-    five; SQLite (writes one transaction at a time, in process) takes them one by one."""
-    if not db.is_postgres_connection(Bet):
-        bet = await insert_bet(team_id, number=await take_bet_number(team_id, now=now), **values)
-        await write_event(bet, team_id=team_id, now=now, **event)
-        await queue_card(bet, now)
-        return bet
+    lock is held from the number to commit, so it is taken last and the rest is written
+    with it in one go. On PostgreSQL the number and the three rows are one statement (the
+    lock is held for two round trips, it and COMMIT, instead of five); on SQLite, which
+    writes one transaction at a time, they are one step on the connection's thread (one
+    hop there and back instead of four, each of which waits for a turn of the event loop
+    while every other write waits for it)."""
     bet = Bet(team_id=team_id, number=0, **values)
     bet_columns, bet_values = _row_values(bet, skip=("number",))
     draft = Event(team_id=team_id, channel_id=bet.channel_id, at=now, **event)
@@ -396,6 +411,57 @@ async def create_bet(
         created_at=now,
     )
     card_columns, card_values = _row_values(card, skip=("bet_id",))
+    if db.is_postgres_connection(Bet):
+        bet.id, bet.number = await _create_in_one_statement(
+            team_id,
+            now,
+            bet_columns,
+            bet_values,
+            event_columns,
+            event_values,
+            card_columns,
+            card_values,
+        )
+    else:
+        created = Workspace._meta.fields_map["created_at"].to_db_value(now, Workspace)
+
+        def write(connection: Any) -> tuple[int, int]:
+            rows = connection.execute(_TAKE_NUMBERS, [1, team_id]).fetchall()
+            if not rows:
+                rows = connection.execute(_FIRST_NUMBER, [team_id, created]).fetchall()
+            number = int(rows[0][0])
+            bet_id = int(
+                connection.execute(
+                    _insert("bets", [*bet_columns, "number"]), [*bet_values, number]
+                ).lastrowid
+            )
+            connection.execute(
+                _insert("events", [*event_columns, "bet_id"]), [*event_values, bet_id]
+            )
+            connection.execute(_insert("outbox", [*card_columns, "bet_id"]), [*card_values, bet_id])
+            return bet_id, number
+
+        bet.id, bet.number = await db.in_one_step(Bet, write)
+    bet._saved_in_db = True
+    return bet
+
+
+def _insert(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+
+
+async def _create_in_one_statement(
+    team_id: str,
+    now: datetime,
+    bet_columns: list[str],
+    bet_values: list[Any],
+    event_columns: list[str],
+    event_values: list[Any],
+    card_columns: list[str],
+    card_values: list[Any],
+) -> tuple[int, int]:
+    """PostgreSQL: the next key and the bet, its event and its card's row in one statement
+    (a writable CTE); (bet id, number)."""
     given: list[Any] = [team_id]
 
     def marks(row: list[Any]) -> str:
@@ -417,13 +483,7 @@ async def create_bet(
     if not rows:  # the workspace's first bet: its row first, then the same statement
         await db.fetch(Workspace, _NEW_WORKSPACE, [team_id, now])
         rows = await db.fetch(Bet, sql, given)
-    bet.id, bet.number = int(rows[0]["id"]), int(rows[0]["number"])
-    bet._saved_in_db = True
-    return bet
-
-
-async def insert_bet(team_id: str, **values: Any) -> Bet:
-    return await Bet.create(team_id=team_id, **values)
+    return int(rows[0]["id"]), int(rows[0]["number"])
 
 
 async def insert_evidence(bet: Bet, **values: Any) -> Evidence:

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
+from tortoise.exceptions import (
+    DBConnectionError,
+    IntegrityError,
+    OperationalError,
+    TransactionManagementError,
+)
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -20,6 +26,7 @@ from tortoise.transactions import in_transaction
 MODELS = "storage.models"
 MIGRATIONS = "storage.migrations"
 DEFAULT_SQLITE = "hypobot.sqlite3"
+T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -146,6 +153,22 @@ async def fetch(model: type[Model], sql: str, values: Sequence[Any]) -> list[dic
     if connection.capabilities.dialect == "postgres":
         sql = _numbered(sql)
     return await connection.execute_query_dict(sql, list(values))
+
+
+async def in_one_step(model: type[Model], work: Callable[[sqlite3.Connection], T]) -> T:
+    """SQLite: run `work` with the connection on the connection's own thread, in the current
+    transaction if there is one, as one step: its statements run back to back, where each
+    awaited statement is a hop to that thread and back that waits for a turn of the event
+    loop (and, inside a write transaction, every other writer waits for it)."""
+    client = model._meta.db
+    async with client.acquire_connection() as connection:
+        try:
+            result: T = await connection._execute(work, connection._conn)
+        except sqlite3.IntegrityError as error:
+            raise IntegrityError(error) from error
+        except sqlite3.OperationalError as error:
+            raise OperationalError(error) from error
+    return result
 
 
 def is_postgres_connection(model: type[Model] | None = None) -> bool:

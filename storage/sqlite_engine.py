@@ -18,11 +18,17 @@ from tortoise.backends.sqlite.client import (
 from tortoise.exceptions import TransactionManagementError
 
 
+def _begin_immediate(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:  # as Tortoise's begin: end what is open first
+        connection.commit()
+    connection.execute("BEGIN IMMEDIATE")
+
+
 class _ImmediateTransaction(SqliteTransactionWrapper):
     async def begin(self) -> None:
+        """One hop to the connection's thread (Tortoise's begin takes two: commit, BEGIN)."""
         try:
-            await self._connection.commit()
-            await self._connection.execute("BEGIN IMMEDIATE")
+            await self._connection._execute(_begin_immediate, self._connection._conn)
         except sqlite3.OperationalError as exc:
             raise TransactionManagementError(exc) from exc
 

@@ -173,14 +173,13 @@ async def show(ctx: Context, actor: Actor, number: int) -> Shown | Refused:
     if page is None:
         return Refused(Why.NO_SUCH_BET, number=number)
     bet = page.bet
-    events = await store.history_of(actor.team_id, bet.id)
     evidence = await store.evidence_of(actor.team_id, bet.id) if bet.evidence_count else []
     return Shown(
         bet=bet,
         evidence=tuple(evidence),
         history=tuple(
             Happened(e.kind, e.actor_id, e.at, e.from_state, e.to_state, dict(e.data or {}))
-            for e in events
+            for e in page.history
         ),
         pivot_of_number=page.pivot_of_number,
         tz=ZoneInfo(page.timezone or ctx.default_timezone),
