@@ -5,9 +5,12 @@ Slack gives each request 3 seconds to be acknowledged, and a slash command's ans
 follow through its response_url for 30 minutes. So when a burst arrives, a command that
 finds other requests waiting acknowledges at once and does its work once their acks are
 out: acks first, answers right after, instead of every request waiting behind every
-command's database work. Then every held command goes at once (the database queues them:
-SQLite writes one transaction at a time, PostgreSQL's pool lends 10 connections), and
-what can wait longer than an answer (the outbox's cards) waits until the answers are out.
+command's database work. Held commands then go WORKING_AT_ONCE at a time (the database
+queues them anyway: SQLite writes one transaction at a time, PostgreSQL's pool lends 10
+connections), each taking its turn only while no request waits for its ack: a request
+that arrives while answers are being worked out waits behind at most that many, not
+behind the whole burst's. What can wait longer than an answer (the outbox's cards) waits
+until the answers are out.
 """
 
 from __future__ import annotations
@@ -16,26 +19,57 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 
 MOST_DEFER_S = 1.0  # under sustained load, work waits no longer than this for the acks
 QUIET_S = 0.02  # the acks are out: none is waiting, and no request arrived for this long
+WORKING_AT_ONCE = 20  # held commands worked on at a time
+
+
+class Ticket:
+    """One Slack request waiting for its ack."""
+
+    __slots__ = ("acked",)
+
+    def __init__(self) -> None:
+        self.acked = False
+
+
+# The request being handled, for its listener (Bolt runs it in a task that copies the
+# context of the request's handler).
+_TICKET: ContextVar[Ticket | None] = ContextVar("hypobot_backlog_ticket", default=None)
 
 
 class Backlog:
     def __init__(self) -> None:
-        self.unacked = 0
+        self.unacked = 0  # requests holding back held work (see `acked`)
+        self.in_flight = 0  # requests whose response has not gone yet
         self.owed = 0  # commands acked whose answer is still being worked out
         self._acked = asyncio.Event()
         self._acked.set()
         self._last_arrival = 0.0
+        self._turns = asyncio.Semaphore(WORKING_AT_ONCE)
         self._when_idle: list[Callable[[], None]] = []
 
-    def arrived(self) -> None:
+    def arrived(self) -> Ticket:
+        """A request came in (and is handled in the caller's context)."""
+        ticket = Ticket()
+        _TICKET.set(ticket)
+        self.in_flight += 1
         self.unacked += 1
         self._last_arrival = time.monotonic()
         self._acked.clear()
+        return ticket
 
-    def answered(self) -> None:
+    def acked(self, ticket: Ticket | None = None) -> None:
+        """The request no longer holds back held work: its listener has acked (the response
+        is written a little later, after Bolt's next look at it), or is working out the
+        answer it will give in the ack; and, for every request, its response has gone.
+        Counted once."""
+        ticket = ticket or _TICKET.get()
+        if ticket is None or ticket.acked:
+            return
+        ticket.acked = True
         self.unacked -= 1
         if self.unacked <= 0:
             self.unacked = 0
@@ -68,18 +102,34 @@ class Backlog:
         for then in waiting:
             then()
 
+    def responded(self, ticket: Ticket) -> None:
+        """The request's response has gone."""
+        self.in_flight = max(0, self.in_flight - 1)
+        self.acked(ticket)
+
     def others_waiting(self) -> bool:
-        """Requests besides the caller's own are waiting for their ack."""
-        return self.unacked > 1
+        """Requests besides the caller's own are waiting for their response."""
+        return self.in_flight > 1
 
     @contextlib.asynccontextmanager
-    async def after_acks(self, most_s: float = MOST_DEFER_S) -> AsyncIterator[None]:
-        """Hold an acked command's work until no request waits for its ack and none has
-        arrived for QUIET_S (at most `most_s`, under sustained load), then let it go with
-        every other held command. Counted as an answer owed until the block ends."""
+    async def owing(self) -> AsyncIterator[None]:
+        """An acked command's answer is owed until the block ends (what waits for
+        `when_idle` waits for it too)."""
         self.owed += 1
-        deadline = time.monotonic() + most_s
         try:
+            yield
+        finally:
+            self.owed -= 1
+            self._maybe_idle()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, most_s: float = MOST_DEFER_S) -> AsyncIterator[None]:
+        """Hold an acked command's work until one of WORKING_AT_ONCE turns is free and then
+        no request waits for its ack and none has arrived for QUIET_S (at most `most_s`
+        for the acks, under sustained load); the turn is given back when the block ends."""
+        deadline = time.monotonic() + most_s
+        async with self._turns:
+            # The turn is taken; the acks that came meanwhile still go first.
             while (left := deadline - time.monotonic()) > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._acked.wait(), left)
@@ -88,6 +138,3 @@ class Backlog:
                     break
                 await asyncio.sleep(max(0.0, min(QUIET_S - quiet_for, left)))
             yield
-        finally:
-            self.owed -= 1
-            self._maybe_idle()

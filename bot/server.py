@@ -114,11 +114,11 @@ def _counted(backlog: Backlog) -> Callable[..., Awaitable[web.StreamResponse]]:
     ) -> web.StreamResponse:
         if request.path != SLACK_PATH:
             return await handler(request)
-        backlog.arrived()
+        ticket = backlog.arrived()
         try:
             return await handler(request)  # returns once the listener has acked
         finally:
-            backlog.answered()
+            backlog.responded(ticket)
 
     return count
 

@@ -120,10 +120,15 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         if runtime.backlog.others_waiting():
             # A burst: ack now, let the other requests' acks go first, then answer.
             await ack()
-            async with runtime.backlog.after_acks():
-                reply = await _answer(runtime, actor, parsed)
+            runtime.backlog.acked()
+            async with runtime.backlog.owing():
+                async with runtime.backlog.turn():
+                    reply = await _answer(runtime, actor, parsed)
+                # The turn is given back before the answer's post: posts overlap freely.
                 await answer_later(runtime, respond, reply)
         else:
+            # Its ack waits for its answer only: held commands need not wait for it.
+            runtime.backlog.acked()
             work = asyncio.create_task(_answer(runtime, actor, parsed))
             done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_S)
             if done:
