@@ -173,6 +173,11 @@ def configure(
     # every 5 s). Our own job.ran / job.failed lines say what a pass did.
     for name in ("tortoise", "aiosqlite", "apscheduler"):
         logging.getLogger(name).setLevel(quiet)
+    # slack_sdk and Bolt build their debug lines (a whole message body, every header)
+    # whenever their own logger's level is at most DEBUG, and an unset level (0) is, before
+    # the logger drops them: at the level we log at, they skip that work.
+    for name in ("slack_sdk", "slack_bolt", "hypobot.bolt"):
+        logging.getLogger(name).setLevel(level)
     installed.addFilter(BoltTokenNotice())
 
 
