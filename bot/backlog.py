@@ -125,16 +125,20 @@ class Backlog:
     @contextlib.asynccontextmanager
     async def turn(self, most_s: float = MOST_DEFER_S) -> AsyncIterator[None]:
         """Hold an acked command's work until one of WORKING_AT_ONCE turns is free and then
-        no request waits for its ack and none has arrived for QUIET_S (at most `most_s`
-        for the acks, under sustained load); the turn is given back when the block ends."""
-        deadline = time.monotonic() + most_s
+        the acks are out (`acks_out`); the turn is given back when the block ends."""
         async with self._turns:
             # The turn is taken; the acks that came meanwhile still go first.
-            while (left := deadline - time.monotonic()) > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._acked.wait(), left)
-                quiet_for = time.monotonic() - self._last_arrival
-                if self._acked.is_set() and quiet_for >= QUIET_S:
-                    break
-                await asyncio.sleep(max(0.0, min(QUIET_S - quiet_for, left)))
+            await self.acks_out(most_s)
             yield
+
+    async def acks_out(self, most_s: float = MOST_DEFER_S) -> None:
+        """Return once no request waits for its ack and none has arrived for QUIET_S, or
+        after `most_s` under sustained load."""
+        deadline = time.monotonic() + most_s
+        while (left := deadline - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._acked.wait(), left)
+            quiet_for = time.monotonic() - self._last_arrival
+            if self._acked.is_set() and quiet_for >= QUIET_S:
+                return
+            await asyncio.sleep(max(0.0, min(QUIET_S - quiet_for, left)))
