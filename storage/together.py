@@ -2,11 +2,12 @@
 
 A burst of `/hypothesis show` commands asks for many bets at nearly the same moment; read
 one by one, each pays a round trip to the database (PostgreSQL) or a hop to its thread
-(SQLite), and each waits for a free connection and a turn of the event loop. Here the
-first read of a workspace goes at once (after the current turn of the event loop, so that
-the reads asked for in that turn join it), and the reads asked for while it is under way
-wait for it and then go together, as the next one: one statement for the lot, however
-many there are (up to MOST_AT_ONCE). Unhurried, a read is as quick as it was alone.
+(SQLite), and each waits for a free connection and a turn of the event loop. Here a read
+goes at once (after the current turn of the event loop, so that the reads asked for in
+that turn join it) while fewer than IN_FLIGHT reads of its workspace are under way, and
+the reads asked for meanwhile wait for one of those to end and then go together, as the
+next one: one read for the lot, however many there are (up to MOST_AT_ONCE). Unhurried, a
+read is as quick as it was alone.
 
 Only for reads outside a transaction: inside one, a read must see the transaction's own
 writes, on its connection.
@@ -26,6 +27,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 MOST_AT_ONCE = 200  # keys in one statement (SQLite allows 32,766 parameters)
+IN_FLIGHT = 3  # reads of one workspace under way at a time (each on its own connection)
 
 
 class ReadTogether(Generic[K, V]):
@@ -38,11 +40,11 @@ class ReadTogether(Generic[K, V]):
         self._model = model
         self._read_many = read_many
         # Per event loop (futures belong to one): {team_id: {key: [futures]}} queued, and
-        # the workspaces whose reads are under way.
+        # how many reads of each workspace are under way.
         self._queued: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, dict[K, list[asyncio.Future[V | None]]]]
         ] = weakref.WeakKeyDictionary()
-        self._running: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[str]] = (
+        self._running: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, int]] = (
             weakref.WeakKeyDictionary()
         )
         self._tasks: set[asyncio.Task[None]] = set()  # held until done (the loop keeps weak ones)
@@ -52,11 +54,11 @@ class ReadTogether(Generic[K, V]):
             return (await self._read_many(team_id, [key])).get(key)
         loop = asyncio.get_running_loop()
         queued = self._queued.setdefault(loop, {})
-        running = self._running.setdefault(loop, set())
+        running = self._running.setdefault(loop, {})
         future: asyncio.Future[V | None] = loop.create_future()
         queued.setdefault(team_id, {}).setdefault(key, []).append(future)
-        if team_id not in running:
-            running.add(team_id)
+        if running.get(team_id, 0) < IN_FLIGHT:
+            running[team_id] = running.get(team_id, 0) + 1
             task = loop.create_task(self._drain(team_id, queued, running))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -66,7 +68,7 @@ class ReadTogether(Generic[K, V]):
         self,
         team_id: str,
         queued: dict[str, dict[K, list[asyncio.Future[V | None]]]],
-        running: set[str],
+        running: dict[str, int],
     ) -> None:
         batch: dict[K, list[asyncio.Future[V | None]]] = {}
         try:
@@ -83,7 +85,9 @@ class ReadTogether(Generic[K, V]):
                     continue
                 _settle(batch, found=found)
         finally:
-            running.discard(team_id)
+            running[team_id] -= 1
+            if not running[team_id]:
+                del running[team_id]
             # Stopped (the loop shutting down): nobody is left waiting for good.
             _settle(batch, error=asyncio.CancelledError())
             _settle(queued.pop(team_id, {}), error=asyncio.CancelledError())
