@@ -47,6 +47,12 @@ class Backlog:
         self.owed = 0  # commands acked whose answer is still being worked out
         self._acked = asyncio.Event()
         self._acked.set()
+        # Open while no request waits for its ack and none has arrived for QUIET_S: one
+        # keeper watches for that (`_keep_gate`), and held work waits on the gate alone, so
+        # a burst's arrivals wake one task, not every held command.
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self._keeper: asyncio.Task[None] | None = None
         self._last_arrival = 0.0
         self._turns = asyncio.Semaphore(WORKING_AT_ONCE)
         self._when_idle: list[Callable[[], None]] = []
@@ -59,7 +65,20 @@ class Backlog:
         self.unacked += 1
         self._last_arrival = time.monotonic()
         self._acked.clear()
+        self._gate.clear()
+        if self._keeper is None or self._keeper.done():
+            self._keeper = asyncio.get_running_loop().create_task(self._keep_gate())
         return ticket
+
+    async def _keep_gate(self) -> None:
+        """Open the gate once the acks are out and no request has arrived for QUIET_S."""
+        while True:
+            await self._acked.wait()
+            quiet_for = time.monotonic() - self._last_arrival
+            if quiet_for >= QUIET_S and self._acked.is_set():
+                self._gate.set()
+                return
+            await asyncio.sleep(QUIET_S - quiet_for if quiet_for < QUIET_S else 0)
 
     def acked(self, ticket: Ticket | None = None) -> None:
         """The request no longer holds back held work: its listener has acked (the response
@@ -134,11 +153,8 @@ class Backlog:
     async def acks_out(self, most_s: float = MOST_DEFER_S) -> None:
         """Return once no request waits for its ack and none has arrived for QUIET_S, or
         after `most_s` under sustained load."""
-        deadline = time.monotonic() + most_s
-        while (left := deadline - time.monotonic()) > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._acked.wait(), left)
-            quiet_for = time.monotonic() - self._last_arrival
-            if self._acked.is_set() and quiet_for >= QUIET_S:
-                return
-            await asyncio.sleep(max(0.0, min(QUIET_S - quiet_for, left)))
+        if self._gate.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(most_s):
+                await self._gate.wait()
