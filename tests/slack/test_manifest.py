@@ -15,11 +15,10 @@ import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.oauth import BOT_SCOPES
+from tests.slack.slack_reference import MANIFEST_SCHEMA, WEB_API
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "slack-reference"
-SCHEMA = REFERENCE / "manifest.schema.1.0.0.json"
-WEB_API = REFERENCE / "slack_web_openapi_v2_without_examples.json"
+SCHEMA = MANIFEST_SCHEMA
 SLACK_EDGE = ("bot", "jobs")  # where Web API calls are made
 
 # Every Web API method the code calls (its slack_sdk name) and the bot scope it needs.

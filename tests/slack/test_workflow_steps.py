@@ -22,10 +22,11 @@ from ops.logs import Redactor
 from storage.models import Bet, Evidence
 from tests.conftest import Hypobot, hypobot_settings
 from tests.flows import posted_bet, row_counts, said, settle
+from tests.slack.slack_reference import MANIFEST_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "manifest.yml"
-SCHEMA = Path("/work/shared/slack-reference/manifest.schema.1.0.0.json")
+SCHEMA = MANIFEST_SCHEMA
 STEP_TOKEN = "xwfp-fake-step-token"
 EVIDENCE = {
     "bet": "H-1",
