@@ -78,7 +78,7 @@ class Backlog:
             if quiet_for >= QUIET_S and self._acked.is_set():
                 self._gate.set()
                 return
-            await asyncio.sleep(QUIET_S - quiet_for if quiet_for < QUIET_S else 0)
+            await asyncio.sleep(QUIET_S - quiet_for)  # acked, not yet quiet for long enough
 
     def acked(self, ticket: Ticket | None = None) -> None:
         """The request no longer holds back held work: its listener has acked (the response
