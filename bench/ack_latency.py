@@ -29,14 +29,6 @@ from console.scratch import admin, drop_database
 
 TARGET_RATIO = 1.25
 CHANNELS = [f"C{n:03d}" for n in range(1, 21)]
-WARM_UP = 40
-
-
-def new_text(index: int) -> str:
-    return (
-        f"new We believe a one-click export #{index} for admins will cut support tickets. "
-        "We'll know when export tickets drop 30% within 10 days"
-    )
 
 
 @dataclass
@@ -130,12 +122,13 @@ async def measure(
         pids = [server.process.pid for server in servers] + [os.getpid()]
         try:
             for server in servers:  # warm-up: discarded
-                await load(server, "warm-up", [new_text(i) for i in range(WARM_UP)])
-                await load(server, "warm-up", [f"show H-{i % WARM_UP + 1}" for i in range(WARM_UP)])
-            created = WARM_UP
+                warm = range(common.WARM_UP)
+                await load(server, "warm-up", [common.new_text(i) for i in warm])
+                await load(server, "warm-up", [f"show H-{i % common.WARM_UP + 1}" for i in warm])
+            created = common.WARM_UP
             for number in range(rounds):
                 order = servers if number % 2 == 0 else servers[::-1]
-                texts = [new_text(created + i) for i in range(concurrency)]
+                texts = [common.new_text(created + i) for i in range(concurrency)]
                 for server in order:
                     await common.quiet(pids)
                     await load(server, "new", texts)
@@ -219,7 +212,7 @@ async def main() -> None:
                     print(f"  {server.name} {command}: {error}", file=sys.stderr)
     print(
         f"\nAck latency: {rounds} round(s) x {args.concurrency} concurrent signed requests "
-        f"per command and server, after {WARM_UP}+{WARM_UP} warm-up requests"
+        f"per command and server, after {common.WARM_UP}+{common.WARM_UP} warm-up requests"
     )
     print("client: bench/loadgen.py in its own process; servers and client share the CPUs")
     print(f"target: hypobot p99 <= {TARGET_RATIO}x bare Bolt p99\n")

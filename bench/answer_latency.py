@@ -43,7 +43,6 @@ from console.fakeslack import FakeSlack, serve_fake_slack
 ANSWER_TARGET = 1.5  # Hypobot answer p99 / raw-SQL answer p99
 ACK_TARGET = 1.25  # Hypobot ack p99 / ack-only p99
 CARD_TARGET = 2.0  # Hypobot card p99 / raw-SQL answer p99
-WARM_UP = 40
 ANSWER_WAIT_S = 60.0  # an answer not at the fake by then is counted as missing
 CARD_WAIT_S = 120.0
 WORKING = "Working on it"  # Hypobot's ack when the answer follows through the response_url
@@ -111,13 +110,6 @@ class SinkClient:
         for call in found["calls"]:
             self.seen.setdefault(call["key"], call)
         self.next = found["next"]
-
-
-def new_text(index: int) -> str:
-    return (
-        f"new We believe a one-click export #{index} for admins will cut support tickets. "
-        "We'll know when export tickets drop 30% within 10 days"
-    )
 
 
 @dataclass
@@ -350,17 +342,17 @@ async def measure(
         try:
             for server in servers:  # warm-up: discarded
                 tag = f"{server.slug}-{db_kind}-warm"
-                news = [new_text(i) for i in range(WARM_UP)]
+                news = [common.new_text(i) for i in range(common.WARM_UP)]
                 await burst(server, fake, sink, "new", news, channels, tag + "-new", record=False)
-                shows = [f"show H-{i % WARM_UP + 1}" for i in range(WARM_UP)]
+                shows = [f"show H-{i % common.WARM_UP + 1}" for i in range(common.WARM_UP)]
                 await burst(
                     server, fake, sink, "show", shows, channels, tag + "-show", record=False
                 )
-            created = WARM_UP
+            created = common.WARM_UP
             for number in range(rounds):
                 order = servers if number % 2 == 0 else servers[::-1]
                 first = created
-                texts = [new_text(first + i) for i in range(concurrency)]
+                texts = [common.new_text(first + i) for i in range(concurrency)]
                 for server in order:
                     await common.quiet(pids)
                     tag = f"{server.slug}-{db_kind}-{number}-new"
@@ -549,8 +541,9 @@ async def main() -> None:
     floor = card_floor(args.concurrency, len(channels))
     print(
         f"\nAnswer latency: {rounds} round(s) x {args.concurrency} concurrent signed commands "
-        f"per command and server over {len(channels)} channels, after {WARM_UP}+{WARM_UP} "
-        "warm-up requests; the servers' order alternates per round"
+        f"per command and server over {len(channels)} channels, after "
+        f"{common.WARM_UP}+{common.WARM_UP} warm-up requests; the servers' order alternates "
+        "per round"
     )
     print(
         "answer: the ack when it carries the answer (in ack: how many did), else the "

@@ -9,20 +9,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncAck
 
 from bench import common
-from bench.common import BOT_TOKEN, SIGNING_SECRET
 
 
 async def main(port: int, api_url: str) -> None:
-    app = AsyncApp(
-        token=BOT_TOKEN,
-        signing_secret=SIGNING_SECRET,
-        client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url),
-        process_before_response=False,
-    )
+    app = common.baseline_app(api_url)
 
     @app.command("/hypothesis")
     async def hypothesis(ack: AsyncAck) -> None:

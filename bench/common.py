@@ -304,6 +304,31 @@ async def load_round(spec: dict[str, Any], *, against: str) -> dict[str, Any]:
     return result
 
 
+WARM_UP = 40  # commands of each kind a server gets before anything is recorded
+
+
+def new_text(index: int) -> str:
+    """The text of the index-th `/hypothesis new` a latency bench sends."""
+    return (
+        f"new We believe a one-click export #{index} for admins will cut support tickets. "
+        "We'll know when export tickets drop 30% within 10 days"
+    )
+
+
+def baseline_app(api_url: str) -> Any:
+    """A Bolt AsyncApp as the baseline apps build it: the bench's token and signing secret,
+    the fake Slack's Web API, listeners acked before they run (as Hypobot's)."""
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    return AsyncApp(
+        token=BOT_TOKEN,
+        signing_secret=SIGNING_SECRET,
+        client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url),
+        process_before_response=False,
+    )
+
+
 async def serve_bolt(app: Any, port: int) -> None:
     """A baseline Bolt app on the same aiohttp stack as `hypobot serve` (AppRunner, no
     access log, /healthz beside /slack/events), until SIGTERM or SIGINT."""

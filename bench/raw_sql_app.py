@@ -21,11 +21,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncAck
 
 from bench import common
-from bench.common import BOT_TOKEN, SIGNING_SECRET
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS raw_workspaces (
@@ -53,6 +51,26 @@ NEXT_KEY = """INSERT INTO raw_workspaces (team_id, last_bet_number) VALUES (?, 1
 INSERT_BET = """INSERT INTO raw_bets (team_id, number, channel_id, title, hypothesis, signal,
     owner_id, creator_id, state, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?) RETURNING id"""
+
+
+def _bet_row(
+    team: str, number: int, channel: str, user: str, draft: dict[str, str], now: Any
+) -> tuple[Any, ...]:
+    """INSERT_BET's values: the creator owns the bet."""
+    return (
+        team,
+        number,
+        channel,
+        draft["title"],
+        draft["hypothesis"],
+        draft["signal"],
+        user,
+        user,
+        now,
+        now,
+    )
+
+
 INSERT_EVENT = """INSERT INTO raw_events (team_id, bet_id, actor_id, at, kind, to_state, data)
     VALUES (?, ?, ?, ?, 'created', 'proposed', ?)"""
 INSERT_OUTBOX = """INSERT INTO raw_outbox (team_id, channel_id, kind, bet_id, payload,
@@ -96,17 +114,7 @@ class Postgres:
         async with self.pool.acquire() as connection, connection.transaction():
             number = await connection.fetchval(_numbered(NEXT_KEY), team)
             bet_id = await connection.fetchval(
-                _numbered(INSERT_BET),
-                team,
-                number,
-                channel,
-                draft["title"],
-                draft["hypothesis"],
-                draft["signal"],
-                user,
-                user,
-                now,
-                now,
+                _numbered(INSERT_BET), *_bet_row(team, number, channel, user, draft, now)
             )
             data = json.dumps({"title": draft["title"]})
             await connection.execute(_numbered(INSERT_EVENT), team, bet_id, user, now, data)
@@ -153,17 +161,7 @@ class Sqlite:
             try:
                 (number,) = await self._one(NEXT_KEY, team)
                 (bet_id,) = await self._one(
-                    INSERT_BET,
-                    team,
-                    number,
-                    channel,
-                    draft["title"],
-                    draft["hypothesis"],
-                    draft["signal"],
-                    user,
-                    user,
-                    now,
-                    now,
+                    INSERT_BET, *_bet_row(team, number, channel, user, draft, now)
                 )
                 data = json.dumps({"title": draft["title"]})
                 await self.connection.execute(INSERT_EVENT, (team, bet_id, user, now, data))
@@ -211,12 +209,7 @@ def escape(text: str) -> str:
 
 async def main(port: int, api_url: str, database_url: str) -> None:
     store = await open_store(database_url)
-    app = AsyncApp(
-        token=BOT_TOKEN,
-        signing_secret=SIGNING_SECRET,
-        client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url),
-        process_before_response=False,
-    )
+    app = common.baseline_app(api_url)
 
     @app.command("/hypothesis")
     async def hypothesis(ack: AsyncAck, command: dict[str, Any]) -> None:
