@@ -64,7 +64,7 @@ from bets.keys import format_key, parse_key
 from bets.lifecycle import FINAL_STATES, State
 from bot import grammar
 from bot.blocks.text import escape, is_web_url
-from ops.settings import SettingsError, load_settings
+from console.exits import REFUSED, settings_or_refuse
 from storage import db
 from storage import imports as store
 
@@ -475,9 +475,7 @@ async def _run(args: argparse.Namespace, database_url: str | None, timezone: str
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"hypobot: {error}", file=sys.stderr)
-        return 2
+    settings = settings_or_refuse()
+    if settings is None:
+        return REFUSED
     return asyncio.run(_run(args, settings.database_url, settings.default_timezone))

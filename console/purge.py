@@ -7,11 +7,9 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
-from ops.settings import SettingsError, load_settings
+from console.exits import REFUSED, settings_or_refuse
 from storage import db
 from storage import purge as store
-
-REFUSED = 2
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -64,9 +62,7 @@ async def _purge(url: str | None, team: str, *, yes: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"hypobot: {error}", file=sys.stderr)
+    settings = settings_or_refuse()
+    if settings is None:
         return REFUSED
     return asyncio.run(_purge(settings.database_url, args.team, yes=args.yes))

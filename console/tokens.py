@@ -11,13 +11,11 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
-from ops.settings import SettingsError, load_settings
+from console.exits import REFUSED, settings_or_refuse
 from storage import bets as bet_store
 from storage import db
 from usecases import tokens
 from usecases.context import Context
-
-REFUSED = 2
 
 _WHY = {
     tokens.TokenWhy.BAD_NAME: "a token name is 1–28 letters, digits, '.', '_' or '-', "
@@ -105,9 +103,7 @@ async def _tokens(url: str | None, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"hypobot: {error}", file=sys.stderr)
+    settings = settings_or_refuse()
+    if settings is None:
         return REFUSED
     return asyncio.run(_tokens(settings.database_url, args))
