@@ -262,36 +262,41 @@ class BetPage:
 
 
 @functools.cache
-def _pages_sql(count: int) -> tuple[str, str]:
-    """`count` bets by key number with their channel's zone and their pivot's number, and
-    the events of bets by id. The zone and the pivot are scalar subqueries, each a lookup
-    by a unique key for each bet, whatever the planner thinks of the tables' sizes (joins
-    planned on a table never analysed scanned every bet and event of the workspace once
-    per bet)."""
-    marks = ", ".join("?" for _ in range(count))
-    bets = (
+def _bets_by_numbers_sql(count: int) -> str:
+    """`count` bets by key number with their channel's zone and their pivot's number. The
+    zone and the pivot are scalar subqueries, each a lookup by a unique key for each bet,
+    whatever the planner thinks of the tables' sizes (joins planned on a table never
+    analysed scanned every bet and event of the workspace once per bet)."""
+    return (
         "SELECT b.*, (SELECT c.timezone FROM channels c "
         "WHERE c.team_id = b.team_id AND c.channel_id = b.channel_id) AS page_timezone, "
         "(SELECT p.number FROM bets p WHERE p.id = b.pivot_of_id AND p.team_id = b.team_id) "
-        f"AS page_pivot_of_number FROM bets b WHERE b.team_id = ? AND b.number IN ({marks})"
+        f"AS page_pivot_of_number FROM bets b WHERE b.team_id = ? AND b.number IN ({_marks(count)})"
     )
-    events = (
-        f"SELECT * FROM events WHERE team_id = ? AND bet_id IN ({marks}) ORDER BY bet_id, at, id"
+
+
+@functools.cache
+def _events_of_sql(count: int) -> str:
+    """The events of `count` bets by id, each bet's oldest first."""
+    return (
+        f"SELECT * FROM events WHERE team_id = ? AND bet_id IN ({_marks(count)}) "
+        "ORDER BY bet_id, at, id"
     )
-    return bets, events
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" for _ in range(count))
 
 
 async def bet_pages(team_id: str, numbers: list[int]) -> dict[int, BetPage]:
     """The bets of `numbers` (those that exist) with their channel's zone, their pivot's
     number and their history: two statements, however many."""
-    bets_sql, events_sql = _pages_sql(len(numbers))
-    rows = await db.fetch(Bet, bets_sql, [team_id, *numbers])
+    rows = await db.fetch(Bet, _bets_by_numbers_sql(len(numbers)), [team_id, *numbers])
     if not rows:
         return {}
     ids = [int(row["id"]) for row in rows]
     histories: dict[int, list[Event]] = {bet_id: [] for bet_id in ids}
-    events_sql = _pages_sql(len(ids))[1]
-    for event_row in await db.fetch(Event, events_sql, [team_id, *ids]):
+    for event_row in await db.fetch(Event, _events_of_sql(len(ids)), [team_id, *ids]):
         histories[int(event_row["bet_id"])].append(Event._init_from_db(**event_row))
     pages = {}
     for row in rows:
@@ -449,7 +454,7 @@ async def create_bet(
 
 
 def _insert(table: str, columns: Sequence[str]) -> str:
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})"
 
 
 async def _create_in_one_statement(
@@ -468,7 +473,7 @@ async def _create_in_one_statement(
 
     def marks(row: list[Any]) -> str:
         given.extend(row)
-        return ", ".join("?" for _ in row)
+        return _marks(len(row))
 
     sql = (
         "WITH taken AS (UPDATE workspaces SET last_bet_number = last_bet_number + 1 "
