@@ -17,6 +17,7 @@ COPY bot bot
 COPY console console
 COPY jobs jobs
 COPY ops ops
+COPY outbox outbox
 COPY storage storage
 COPY usecases usecases
 # No pip inside the virtualenv: the build stage's pip installs into it (--python).

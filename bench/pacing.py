@@ -28,10 +28,11 @@ from aiohttp import web
 
 from bench import common
 from bench.sweep import postgres_cpu
-from bot.courier import Courier
-from bot.slack import InstalledWorkspaces, Limits
 from console.fakeslack import FakeSlack
 from jobs.scheduler import INTERVALS
+from outbox.clients import InstalledWorkspaces
+from outbox.pacing import Limits
+from outbox.sender import Sender
 from storage import db
 from storage.models import Outbox
 
@@ -175,10 +176,6 @@ async def report_of(base_url: str) -> dict[str, Any]:
 # --- one scenario --------------------------------------------------------------------------
 
 
-async def _no_card(bet: Any, now: datetime) -> dict[str, Any]:
-    raise AssertionError("the bench queues no cards")
-
-
 async def queue(workspaces: int, channels: int, now: datetime) -> int:
     rows = [
         Outbox(
@@ -196,14 +193,14 @@ async def queue(workspaces: int, channels: int, now: datetime) -> int:
     return len(rows)
 
 
-async def deliver_everything(courier: Courier, interval: float) -> tuple[int, bool]:
+async def deliver_everything(sender: Sender, interval: float) -> tuple[int, bool]:
     """Outbox passes as `hypobot serve` runs them (one starts `interval` seconds after the
     last started, at once if that took longer, and not before the next row is due)."""
     deadline = time.monotonic() + DEADLINE_S
     passes = 0
     while time.monotonic() < deadline:
         started = time.monotonic()
-        await courier.deliver(now=datetime.now(UTC))
+        await sender.deliver(now=datetime.now(UTC))
         passes += 1
         pending = (
             await Outbox.filter(status__in=("pending", "sending"))
@@ -237,12 +234,12 @@ async def scenario(
         clients = InstalledWorkspaces(_token, api)
         try:
             result.queued = await queue(workspaces, channels, datetime.now(UTC))
-            courier = Courier(clients, render_card=_no_card, limits=ours)
+            sender = Sender(clients, renderers={}, limits=ours)
             cpu = {"bench (the outbox)": time.process_time(), "fake Slack": 0.0}
             cpu["fake Slack"] = common.cpu_seconds(fake_pid)
             cpu["PostgreSQL"] = await postgres_cpu()
             begin = time.monotonic()
-            result.passes, result.finished = await deliver_everything(courier, interval)
+            result.passes, result.finished = await deliver_everything(sender, interval)
             result.total_s = time.monotonic() - begin
             result.cpu_s = {
                 "bench (the outbox)": time.process_time() - cpu["bench (the outbox)"],

@@ -76,18 +76,18 @@ class Result:
 class TimedCourier:
     """Splits the sweep into compute and delivery. The passes start delivering each
     channel's messages as soon as they are queued, so the two overlap: compute is the time
-    until a pass has queued its last channel (it then waits on the courier's drain()), and
-    a statement counts as delivery when the courier's own tasks send it."""
+    until a pass has queued its last channel (it then waits on the sender's drain()), and
+    a statement counts as delivery when the sender's own tasks send it."""
 
-    def __init__(self, courier: Any, counter: common.QueryCounter, result: Result) -> None:
-        self.courier = courier
+    def __init__(self, sender: Any, counter: common.QueryCounter, result: Result) -> None:
+        self.sender = sender
         self.result = result
         self.pass_started = 0.0
         counter.delivering = DELIVERING
         for name in ("_kicked", "_send_rows"):
-            setattr(courier, name, self._delivering(getattr(courier, name)))
-        self.drain = courier.drain
-        courier.drain = self._drain
+            setattr(sender, name, self._delivering(getattr(sender, name)))
+        self.drain = sender.drain
+        sender.drain = self._drain
 
     @staticmethod
     def _delivering(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -199,8 +199,8 @@ async def sweep(
                 return at + timedelta(seconds=time.monotonic() - origin)
 
             _, runtime = build(settings, clock=clock)
-            jobs = Jobs(runtime.courier, clock=clock, owner="bench")
-            timed = TimedCourier(runtime.courier, counter, result)
+            jobs = Jobs(runtime.sender, clock=clock, owner="bench")
+            timed = TimedCourier(runtime.sender, counter, result)
             begin = time.perf_counter()
             cpu_before = {"fake Slack": common.cpu_seconds(fake_pid), "jobs": time.process_time()}
             result.passes["digests"] = await timed.run(jobs, "digests", clock())

@@ -1,4 +1,4 @@
-"""Building Hypobot: the Bolt app, its Web API clients, the service and the courier."""
+"""Building Hypobot: the Bolt app, its Web API clients, the service and the sender."""
 
 from __future__ import annotations
 
@@ -16,19 +16,15 @@ from slack_sdk.errors import SlackApiError
 from bot import listeners, oauth
 from bot.answers import Answers
 from bot.blocks import card as card_blocks
-from bot.courier import Courier
 from bot.runtime import Runtime
-from bot.slack import (
-    InstalledWorkspaces,
-    Limits,
-    SingleWorkspace,
-    SingleWorkspaceAuthorize,
-    SlackClients,
-    web_client,
-)
+from bot.slack import SingleWorkspaceAuthorize
 from ops.settings import Settings
+from outbox.clients import InstalledWorkspaces, SingleWorkspace, SlackClients, web_client
+from outbox.kinds import Kind
+from outbox.pacing import Limits
+from outbox.sender import Post, Sender
 from storage import bets as bet_store
-from storage.models import Bet
+from storage.models import Outbox
 from usecases.context import Context
 
 log = logging.getLogger("hypobot.app")
@@ -40,15 +36,24 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def render_card(bet: Bet, now: datetime) -> dict[str, Any]:
-    """The card as chat.postMessage / chat.update arguments (rendered when sent), with its
-    dates in the channel's zone (T7)."""
+async def card_message(team_id: str, bet_id: int, now: datetime) -> Post | None:
+    """A bet's card as chat.postMessage / chat.update arguments, with its dates in the
+    channel's zone (T7), to replace its card message once posted; None when the bet is gone
+    (purged)."""
+    bet = await bet_store.bet_by_id(team_id, bet_id)
+    if bet is None:
+        return None
     value = bet_store.bet_value(bet)
     pivot_of = await bet_store.number_of(bet.team_id, bet.pivot_of_id)  # type: ignore[attr-defined]
     channel = await bet_store.get_channel(bet.team_id, bet.channel_id)
     tz = ZoneInfo(channel.timezone if channel else "UTC")
     blocks = card_blocks.card(value, now=now, tz=tz, pivot_of_number=pivot_of)
-    return {"text": card_blocks.card_text(value), "blocks": blocks}
+    return Post({"text": card_blocks.card_text(value), "blocks": blocks}, update_ts=bet.card_ts)
+
+
+async def render_card(row: Outbox, now: datetime) -> Post | None:
+    """The card an outbox row asks for, as its bet is when the row is sent."""
+    return await card_message(row.team_id, row.bet_id, now) if row.bet_id else None  # type: ignore[attr-defined]
 
 
 class WorkspaceAdmins:
@@ -147,9 +152,9 @@ def build(
             is_workspace_admin=WorkspaceAdmins(edge.team_clients),
         )
     )
-    courier = Courier(
+    sender = Sender(
         clients or edge.outbox_clients,
-        render_card=render_card,
+        renderers={Kind.CARD: render_card},
         clock=clock,
         limits=Limits(
             channel_rate=settings.slack_channel_posts_per_second,
@@ -161,9 +166,9 @@ def build(
     runtime = Runtime(
         settings=settings,
         answers=answers,
-        courier=courier,
+        sender=sender,
         authorize=edge.authorize,
-        clients=(edge.team_clients, courier.clients),
+        clients=(edge.team_clients, sender.clients),
     )
     listeners.register(edge.app, runtime)
     return edge.app, runtime

@@ -10,9 +10,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answers import Answers
 from bot.backlog import Backlog
-from bot.courier import Courier
-from bot.slack import SingleWorkspaceAuthorize, SlackClients
+from bot.slack import SingleWorkspaceAuthorize
 from ops.settings import Settings, SettingsError
+from outbox.clients import SlackClients
+from outbox.sender import Sender
 
 log = logging.getLogger("hypobot.runtime")
 
@@ -21,15 +22,15 @@ log = logging.getLogger("hypobot.runtime")
 class Runtime:
     settings: Settings
     answers: Answers
-    courier: Courier
+    sender: Sender
     authorize: SingleWorkspaceAuthorize | None = None
     clients: tuple[SlackClients, ...] = ()  # closed with the runtime
     backlog: Backlog = field(default_factory=Backlog)  # Slack requests not yet acked
 
     async def close(self) -> None:
-        """Stop the courier's senders (unsent rows go back), close Slack connections and
+        """Stop the sender's senders (unsent rows go back), close Slack connections and
         stop the chart process."""
-        await self.courier.stop()
+        await self.sender.stop()
         for clients in self.clients:
             await clients.close()
         await self.answers.charts.stop()

@@ -25,8 +25,8 @@ from bot.api import application as api_application
 from bot.backlog import Backlog
 from bot.runtime import Runtime
 from ops import logs, metrics
+from outbox import rows as outbox_store
 from storage import db
-from storage import outbox as outbox_store
 
 log = logging.getLogger("hypobot.server")
 access_log = logging.getLogger("hypobot.access")
@@ -312,7 +312,7 @@ async def shut_down(
         await asyncio.sleep(0)
         log.info("shutdown.scheduler_stopped")
     await runtime.close()  # what the grace did not see out goes back to the outbox
-    log.info("shutdown.courier_stopped")
+    log.info("shutdown.sender_stopped")
     await db.disconnect()
     log.info("shutdown.database_closed")
     log.info("server.stopped", extra={"elapsed_s": _since(began)})

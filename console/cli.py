@@ -67,7 +67,7 @@ async def _serve(settings: Settings) -> None:
         owner = replica_id()
 
         def start_jobs() -> Any:
-            jobs = Jobs(runtime.courier, clock=runtime.answers.clock, owner=owner)
+            jobs = Jobs(runtime.sender, clock=runtime.answers.clock, owner=owner)
             return start_scheduler(jobs)
 
         on = settings.hypobot_scheduler == "on"

@@ -25,7 +25,7 @@ from slack_bolt.response import BoltResponse
 
 from bets.durations import parse_duration
 from bets.keys import format_key, parse_key
-from bot.app import build, render_card
+from bot.app import build, card_message
 from bot.blocks.text import escape
 from bot.runtime import Runtime
 from console import forms, render
@@ -187,14 +187,14 @@ class Console:
             )
         self.app, self.runtime = build(settings, clock=self.clock)
         await self.runtime.warm_up()
-        self.jobs = Jobs(self.runtime.courier, clock=self.clock, owner="console")
+        self.jobs = Jobs(self.runtime.sender, clock=self.clock, owner="console")
         earlier = await self._restore_cards()
         self.screen.attach(self.fake)
         self._banner(earlier)
 
     async def close(self) -> None:
         if hasattr(self, "runtime"):
-            await self.runtime.courier.drain()
+            await self.runtime.sender.drain()
             await self.runtime.close()
         await self._stack.aclose()
 
@@ -213,14 +213,16 @@ class Console:
         bets = await bet_store.all_bets(TEAM_ID)
         for bet in bets:
             if bet.card_ts:
-                card = await render_card(bet, now)
+                card = await card_message(TEAM_ID, bet.id, now)
+                if card is None:
+                    continue
                 self.fake.add_message(
                     bet.channel_id,
-                    card["text"],
+                    card.payload["text"],
                     user=self.fake.bot_user_id,
                     ts=bet.card_ts,
                     bot_id=self.fake.bot_id,
-                    blocks=card["blocks"],
+                    blocks=card.payload["blocks"],
                 )
         return len(bets)
 
@@ -385,8 +387,8 @@ class Console:
                     if running:
                         await asyncio.wait(running)
                         continue
-                    await self.runtime.courier.drain()
-                    await self.runtime.courier.deliver(now=self.clock())
+                    await self.runtime.sender.drain()
+                    await self.runtime.sender.deliver(now=self.clock())
                     break
         except TimeoutError:
             self.note("Hypobot is still working on that; its answer may show up later.")

@@ -7,8 +7,8 @@ from typing import Any
 
 from jobs import scheduler
 from ops.settings import Settings
+from outbox import rows as outbox_store
 from storage import claims, db
-from storage import outbox as outbox_store
 
 
 async def run_job(settings: Settings, name: str, at: datetime) -> dict[str, Any]:
@@ -16,7 +16,7 @@ async def run_job(settings: Settings, name: str, at: datetime) -> dict[str, Any]
 
     async with db.connected(settings.database_url):
         _, runtime = build(settings, clock=lambda: at)
-        jobs = scheduler.Jobs(runtime.courier, clock=lambda: at, owner=scheduler.replica_id())
+        jobs = scheduler.Jobs(runtime.sender, clock=lambda: at, owner=scheduler.replica_id())
         try:
             return {"job": name, "at": at.isoformat(), **await jobs.run(name, at)}
         finally:

@@ -14,9 +14,9 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.courier import Courier, DeliveryReport
 from jobs import digests, nudges
 from ops import metrics
+from outbox.sender import DeliveryReport, Sender
 
 log = logging.getLogger("hypobot.scheduler")
 
@@ -34,30 +34,30 @@ class Jobs:
     as they are queued, and returns once everything it queued has been delivered (or put
     back for a later try)."""
 
-    def __init__(self, courier: Courier, *, clock: Callable[[], datetime], owner: str) -> None:
-        self.courier = courier
+    def __init__(self, sender: Sender, *, clock: Callable[[], datetime], owner: str) -> None:
+        self.sender = sender
         self.clock = clock
         self.owner = owner
 
     async def nudges(self, now: datetime) -> dict[str, Any]:
-        before = self.courier.background.copy()
-        report = await nudges.run(now, owner=self.owner, queued=self.courier.send_soon)
+        before = self.sender.background.copy()
+        report = await nudges.run(now, owner=self.owner, queued=self.sender.send_soon)
         return {**vars(report), "outbox": await self._delivered(now, before)}
 
     async def digests(self, now: datetime) -> dict[str, Any]:
-        before = self.courier.background.copy()
-        report = await digests.run(now, owner=self.owner, queued=self.courier.send_soon)
+        before = self.sender.background.copy()
+        report = await digests.run(now, owner=self.owner, queued=self.sender.send_soon)
         return {**vars(report), "outbox": await self._delivered(now, before)}
 
     async def _delivered(self, now: datetime, before: DeliveryReport) -> dict[str, Any]:
         """What went out while the pass ran and after (background deliveries from commands
         at the same time included), once it has all been delivered."""
-        await self.courier.drain()
-        rest = await self.courier.deliver(now=now)  # anything the kicks did not see
-        return vars(self.courier.background.since(before).plus(rest))
+        await self.sender.drain()
+        rest = await self.sender.deliver(now=now)  # anything the kicks did not see
+        return vars(self.sender.background.since(before).plus(rest))
 
     async def outbox(self, now: datetime) -> dict[str, Any]:
-        return vars(await self.courier.deliver(now=now))
+        return vars(await self.sender.deliver(now=now))
 
     def by_name(self) -> dict[str, Callable[[datetime], Awaitable[dict[str, Any]]]]:
         return {"nudges": self.nudges, "digests": self.digests, "outbox": self.outbox}

@@ -18,8 +18,6 @@ from storage.bets import BET_COLUMNS, bet_from_columns, card_row
 from storage.models import Bet, Event, Outbox, Person
 
 UNSENT = ("pending", "sending")
-# Messages that go in a bet's thread: queued before its card exists, they wait for it.
-THREADED = ("nudge", "escalation")
 
 
 def _awaiting() -> Q:
@@ -144,7 +142,7 @@ async def _cards_coming(team_id: str, plans: list[Planned]) -> set[int]:
 
 def _rows(plans: list[Planned], carded: set[int], now: datetime) -> list[Outbox]:
     """The outbox rows for `plans`, in order. A bet without a card (imported, or its card
-    never went out) gets its card queued just before its nudge: the courier posts it
+    never went out) gets its card queued just before its nudge: the sender posts it
     first, stores its ts on the bet, and the nudge (queued without a thread) then goes in
     the card's thread; it waits while the card is unsent (`card_due_at`)."""
     rows: list[Outbox] = []
@@ -155,22 +153,6 @@ def _rows(plans: list[Planned], carded: set[int], now: datetime) -> list[Outbox]
             carded.add(bet.id)
         rows.append(_thread_row(plan, now))
     return rows
-
-
-async def card_due_at(row: Outbox) -> datetime | None:
-    """A nudge or an escalation queued before its bet had a card waits while a card queued
-    before it is unsent (it belongs in the card's thread, never on its own): when that card
-    is due next; None when the row need not wait."""
-    if row.kind not in THREADED or row.thread_ts or row.bet_id is None:
-        return None
-    due = await Outbox.filter(
-        team_id=row.team_id,
-        bet_id=row.bet_id,
-        kind="card",
-        id__lt=row.id,
-        status__in=list(UNSENT),
-    ).values_list("next_attempt_at", flat=True)
-    return min(due) if due else None
 
 
 def _thread_row(plan: Planned, now: datetime) -> Outbox:

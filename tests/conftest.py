@@ -100,8 +100,8 @@ class Hypobot:
     async def deliver(self) -> None:
         """Let background work finish, then send whatever the outbox holds now."""
         await asyncio.sleep(0)
-        await self.runtime.courier.drain()
-        await self.runtime.courier.deliver(now=self.clock())
+        await self.runtime.sender.drain()
+        await self.runtime.sender.deliver(now=self.clock())
 
 
 def hypobot_settings(fake: FakeSlack, database: str, **overrides: Any) -> Settings:
@@ -130,7 +130,7 @@ async def served(
     application = web_app(app, runtime.backlog, api_application(runtime))
     async with serve_on_loopback(application) as url, aiohttp.ClientSession() as session:
         yield Hypobot(url, fake, SlackClient(url, session), runtime, clock, database)
-        await runtime.courier.drain()
+        await runtime.sender.drain()
         await runtime.close()
 
 

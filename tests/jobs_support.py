@@ -18,7 +18,7 @@ ONE_LINER = (
 async def run_job(hypobot: Hypobot, name: str, at: datetime, owner: str = "test") -> dict[str, Any]:
     """One pass of `name` at `at`, then whatever the outbox holds is delivered."""
     hypobot.clock.now = at
-    jobs = Jobs(hypobot.runtime.courier, clock=lambda: at, owner=owner)
+    jobs = Jobs(hypobot.runtime.sender, clock=lambda: at, owner=owner)
     return await jobs.run(name, at)
 
 

@@ -20,9 +20,9 @@ from bets.metrics import (
     sle,
 )
 from bets.timing import ChannelRules
+from outbox import rows as outbox_store
 from storage import bets as bet_store
 from storage import channels as store
-from storage import outbox as outbox_store
 from storage.models import Channel
 from usecases.context import Actor, Context
 from usecases.results import Refused, Why

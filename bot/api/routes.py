@@ -72,7 +72,7 @@ def _not_found(number: int | None, key: str) -> Refusal:
 class Api:
     def __init__(self, runtime: Runtime) -> None:
         self.ctx = runtime.answers.context
-        self.courier = runtime.courier
+        self.sender = runtime.sender
         settings = runtime.settings
         self.buckets = Buckets(rate=settings.hypobot_api_rate, burst=settings.hypobot_api_burst)
 
@@ -334,7 +334,7 @@ class Api:
     async def _done(self, caller: tokens.Caller, event: str, number: int) -> None:
         """A change went through: note the token's use, send the cards and thread messages."""
         await tokens.used(self.ctx, caller)
-        self.courier.kick()
+        self.sender.kick()
         log.info(event, extra={"team_id": caller.team_id, "token": caller.name, "bet": number})
 
 

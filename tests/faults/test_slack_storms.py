@@ -1,7 +1,7 @@
 """The outbox through storms of 429s (Retry-After 1–5 s) and bursts of 5xx from Slack: every
 message ends delivered exactly once or recorded failed with its reason, and no message is
 retried before Slack said it may be. Passes run at advancing clock moments, never sleeping: the
-courier puts a rate-limited row back for a later pass, as it does in production when Slack
+sender puts a rate-limited row back for a later pass, as it does in production when Slack
 asks for a longer wait than a pass waits out (tests/test_outbox.py covers the waiting)."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from bets.lifecycle import Move, MoveRequest
-from bot.courier import MAX_ATTEMPTS
-from bot.slack import Limits
-from storage import outbox as outbox_store
+from outbox import rows as outbox_store
+from outbox.kinds import Kind
+from outbox.pacing import Limits
+from outbox.sender import MAX_ATTEMPTS
 from storage.models import Bet, Outbox
 from tests.conftest import Hypobot
 from tests.faults.conftest import assert_each_row_posted_once, outbox_id_of, stored_bet
@@ -38,7 +39,7 @@ async def _queue_messages(hypobot: Hypobot, channels: tuple[str, ...] = (*LIVE, 
             if n == 0:  # a second card row: an update that must wait for the post
                 await moved("T1", bet.id, MoveRequest(Move.START), now=now)
             await outbox_store.enqueue(
-                "T1", channel, "notice", {"text": f"notice {n} in {channel}"}, now=now
+                "T1", channel, Kind.REPORT, {"text": f"notice {n} in {channel}"}, now=now
             )
     hypobot.fake.archived_channels.add(ARCHIVED)
 
@@ -93,8 +94,8 @@ async def _drive(
     Here Slack's storms alone hold messages back: the outbox's own pace (a post a second per
     channel, tests/jobs/test_outbox.py) would make each pass wait in real time while the
     clock stands still."""
-    hypobot.runtime.courier.most_wait_s = 0
-    hypobot.runtime.courier.pacer.limits = Limits(1000, 1000, 1000, 1000)
+    hypobot.runtime.sender.most_wait_s = 0
+    hypobot.runtime.sender.pacer.limits = Limits(1000, 1000, 1000, 1000)
     attempts: dict[str, list[tuple[datetime, str, int]]] = defaultdict(list)
     at = hypobot.clock()
     passes = 0

@@ -19,7 +19,7 @@ from tests.stored import moved, stored_bet
 
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # channel zone UTC, hours 09-18 Mon-Fri
 TUESDAY_0900 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
-# Cards are delivered from here on, a minute apart on the clock: the courier paces posts to
+# Cards are delivered from here on, a minute apart on the clock: the sender paces posts to
 # Slack's one a second per channel, and a clock that moves on never makes it wait.
 CARDS_FROM = MONDAY.replace(hour=5)
 NUDGE = "evidence is overdue"

@@ -8,8 +8,9 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from bot.slack import Limits
-from storage import outbox as outbox_store
+from outbox import rows as outbox_store
+from outbox.kinds import Kind
+from outbox.pacing import Limits
 from storage.models import Bet, Outbox
 from tests.conftest import Hypobot
 from tests.jobs_support import ONE_LINER, run_job
@@ -18,7 +19,7 @@ from tests.jobs_support import ONE_LINER, run_job
 async def _new_bet(hypobot: Hypobot, channel: str = "C1") -> None:
     status, _ = await hypobot.command(f"new {ONE_LINER}", channel_id=channel)
     assert status == 200
-    await hypobot.runtime.courier.drain()
+    await hypobot.runtime.sender.drain()
 
 
 async def test_rate_limited_post_waits_retry_after_in_the_pass_then_is_sent_once(
@@ -38,14 +39,14 @@ async def test_rate_limited_post_waits_retry_after_in_the_pass_then_is_sent_once
 async def test_a_channel_limited_once_posts_the_rest_of_its_queue_a_second_apart(
     hypobot: Hypobot,
 ) -> None:
-    hypobot.runtime.courier.pacer.limits = Limits()  # Slack's: a post a second per channel
+    hypobot.runtime.sender.pacer.limits = Limits()  # Slack's: a post a second per channel
     hypobot.fake.invite("C1")
     hypobot.fake.rate_limit["chat.postMessage"] = 1
     hypobot.fake.retry_after = 1
     now = hypobot.clock()
     for n in range(3):
-        await outbox_store.enqueue("T1", "C1", "notice", {"text": f"notice {n}"}, now=now)
-    await hypobot.runtime.courier.deliver(now=now)
+        await outbox_store.enqueue("T1", "C1", Kind.REPORT, {"text": f"notice {n}"}, now=now)
+    await hypobot.runtime.sender.deliver(now=now)
     assert [m["text"] for m in hypobot.fake.messages["C1"]] == [f"notice {n}" for n in range(3)]
     calls = hypobot.fake.calls_to("chat.postMessage")
     assert [call.status for call in calls] == [429, 200, 200, 200]  # one 429, then paced
@@ -56,7 +57,7 @@ async def test_a_channel_limited_once_posts_the_rest_of_its_queue_a_second_apart
 async def test_a_retry_after_longer_than_a_pass_waits_puts_the_row_back_until_then(
     hypobot: Hypobot,
 ) -> None:
-    hypobot.runtime.courier.most_wait_s = 2
+    hypobot.runtime.sender.most_wait_s = 2
     hypobot.fake.rate_limit["chat.postMessage"] = 1
     hypobot.fake.retry_after = 4
     await _new_bet(hypobot)
@@ -91,11 +92,11 @@ async def test_archived_channel_is_recorded_failed_with_reason(hypobot: Hypobot)
 
 
 async def test_card_updates_wait_for_the_card_post(hypobot: Hypobot) -> None:
-    hypobot.runtime.courier.most_wait_s = 0  # a 429 sends the card post to a later pass
+    hypobot.runtime.sender.most_wait_s = 0  # a 429 sends the card post to a later pass
     hypobot.fake.rate_limit["chat.postMessage"] = 1
     await _new_bet(hypobot)
     await hypobot.command("start H-1")
-    await hypobot.runtime.courier.drain()
+    await hypobot.runtime.sender.drain()
     assert hypobot.fake.calls_to("chat.update") == []
     await run_job(hypobot, "outbox", hypobot.clock() + timedelta(seconds=2))
     await run_job(hypobot, "outbox", hypobot.clock() + timedelta(seconds=2))
@@ -121,7 +122,9 @@ async def _queue_notices(hypobot: Hypobot, channels: list[str], each: int = 1, t
     for channel in channels:
         hypobot.fake.invite(channel)
         for n in range(each):
-            await outbox_store.enqueue(team, channel, "notice", {"text": f"{channel} {n}"}, now=now)
+            await outbox_store.enqueue(
+                team, channel, Kind.REPORT, {"text": f"{channel} {n}"}, now=now
+            )
 
 
 def _answered(hypobot: Hypobot, status: int) -> int:
@@ -132,9 +135,9 @@ async def test_a_channel_posts_its_burst_at_once_then_one_a_second_and_meets_no_
     hypobot: Hypobot,
 ) -> None:
     hypobot.fake.per_channel_rate = 1.0  # Slack's: a burst of 3, then one a second
-    hypobot.runtime.courier.pacer.limits = Limits()  # the outbox keeps to the same
+    hypobot.runtime.sender.pacer.limits = Limits()  # the outbox keeps to the same
     await _queue_notices(hypobot, ["C1"], each=6)
-    report = await hypobot.runtime.courier.deliver(now=hypobot.clock())
+    report = await hypobot.runtime.sender.deliver(now=hypobot.clock())
     assert report.sent == 6 and _answered(hypobot, 429) == 0
     assert [m["text"] for m in hypobot.fake.messages["C1"]] == [f"C1 {n}" for n in range(6)]
 
@@ -143,11 +146,11 @@ async def test_a_workspace_is_paced_to_its_limit_across_channels_and_meets_no_42
     hypobot: Hypobot,
 ) -> None:
     hypobot.fake.per_workspace_rate, hypobot.fake.workspace_burst = 10.0, 5
-    hypobot.runtime.courier.pacer.limits = Limits(workspace_rate=10.0, workspace_burst=5)
+    hypobot.runtime.sender.pacer.limits = Limits(workspace_rate=10.0, workspace_burst=5)
     hypobot.fake.per_channel_rate = 1.0
     channels = [f"C{n}" for n in range(12)]
     await _queue_notices(hypobot, channels)
-    report = await hypobot.runtime.courier.deliver(now=hypobot.clock())
+    report = await hypobot.runtime.sender.deliver(now=hypobot.clock())
     assert report.sent == 12 and _answered(hypobot, 429) == 0
     assert all(len(hypobot.fake.messages[channel]) == 1 for channel in channels)
 
@@ -156,10 +159,10 @@ async def test_the_fake_slack_answers_a_workspace_over_its_limit_with_429_and_re
     hypobot: Hypobot,
 ) -> None:
     hypobot.fake.per_workspace_rate, hypobot.fake.workspace_burst = 1.0, 2
-    hypobot.runtime.courier.most_wait_s = 0
-    hypobot.runtime.courier.pacer.limits = Limits(workspace_rate=100.0, workspace_burst=100)
+    hypobot.runtime.sender.most_wait_s = 0
+    hypobot.runtime.sender.pacer.limits = Limits(workspace_rate=100.0, workspace_burst=100)
     await _queue_notices(hypobot, ["C1", "C2", "C3"])
-    await hypobot.runtime.courier.deliver(now=hypobot.clock())
+    await hypobot.runtime.sender.deliver(now=hypobot.clock())
     [limited] = [c for c in hypobot.fake.calls_to("chat.postMessage") if c.status == 429]
     assert limited.result == {"ok": False, "error": "ratelimited"}
     assert await Outbox.filter(status="sent").count() == 2
@@ -168,14 +171,14 @@ async def test_the_fake_slack_answers_a_workspace_over_its_limit_with_429_and_re
 async def test_a_429_holds_back_every_channel_of_the_workspace_for_its_retry_after(
     hypobot: Hypobot,
 ) -> None:
-    courier = hypobot.runtime.courier
-    courier.most_wait_s = 0  # a 429 sends the rows to a later pass
+    sender = hypobot.runtime.sender
+    sender.most_wait_s = 0  # a 429 sends the rows to a later pass
     hypobot.fake.rate_limit["chat.postMessage"] = 1
     hypobot.fake.retry_after = 3
     await _queue_notices(hypobot, ["C1"])
-    await courier.deliver(now=hypobot.clock())
+    await sender.deliver(now=hypobot.clock())
     await _queue_notices(hypobot, ["C2", "C3"])
-    await courier.deliver(now=hypobot.clock())
+    await sender.deliver(now=hypobot.clock())
     assert len(hypobot.fake.calls_to("chat.postMessage")) == 1  # only the 429: C2, C3 wait
     for row in await Outbox.all():
         assert row.status == "pending"
@@ -186,14 +189,14 @@ async def test_a_429_holds_back_every_channel_of_the_workspace_for_its_retry_aft
 
 
 async def test_a_429_in_one_workspace_never_holds_back_another(hypobot: Hypobot) -> None:
-    courier = hypobot.runtime.courier
-    courier.most_wait_s = 0
+    sender = hypobot.runtime.sender
+    sender.most_wait_s = 0
     hypobot.fake.rate_limit["chat.postMessage"] = 1
     hypobot.fake.retry_after = 30
     await _queue_notices(hypobot, ["C1"])
-    await courier.deliver(now=hypobot.clock())
+    await sender.deliver(now=hypobot.clock())
     await _queue_notices(hypobot, ["C2"])
     await _queue_notices(hypobot, ["C5"], team="T2")
-    await courier.deliver(now=hypobot.clock())
+    await sender.deliver(now=hypobot.clock())
     assert (await Outbox.get(team_id="T2")).status == "sent"
     assert {row.status for row in await Outbox.filter(team_id="T1")} == {"pending"}

@@ -350,7 +350,7 @@ async def test_sigterm_finishes_in_flight_work_and_exits_0(
         "shutdown.http_stopped",
         "shutdown.work_finished",
         "shutdown.scheduler_stopped",
-        "shutdown.courier_stopped",
+        "shutdown.sender_stopped",
         "shutdown.database_closed",
         "server.stopped",
     ]

@@ -19,7 +19,7 @@ from tests.slack.slack_reference import MANIFEST_SCHEMA, WEB_API
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = MANIFEST_SCHEMA
-SLACK_EDGE = ("bot", "jobs")  # where Web API calls are made
+SLACK_EDGE = ("bot", "outbox", "jobs")  # where Web API calls are made
 
 # Every Web API method the code calls (its slack_sdk name) and the bot scope it needs.
 CALLED: dict[str, tuple[str, str | None]] = {

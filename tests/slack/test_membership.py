@@ -12,11 +12,11 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.courier import INVITE_RECHECK
 from console.fakeslack import FakeSlack
 from console.signing import message_event
+from outbox.rows import AWAITING_INVITE, INVITE_ASKED
+from outbox.sender import INVITE_RECHECK
 from storage.models import Bet, Evidence, Outbox
-from storage.outbox import AWAITING_INVITE, INVITE_ASKED
 from tests.conftest import Hypobot
 from tests.flows import ONE_LINER, settle
 from tests.jobs_support import run_job
@@ -147,7 +147,7 @@ async def test_the_invite_posts_every_waiting_card_in_order_and_its_replies_reac
     for _ in range(2):
         await _new_bet(hypobot, PRIVATE)
     await _event(hypobot, hypobot.fake.invite(PRIVATE))
-    await hypobot.runtime.courier.drain()
+    await hypobot.runtime.sender.drain()
     assert await Outbox.filter(status="sent").count() == 2
     cards = hypobot.fake.messages[PRIVATE]
     bets = await Bet.all().order_by("number")

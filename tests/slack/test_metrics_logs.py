@@ -189,7 +189,7 @@ async def test_a_run_an_earlier_version_left_running_is_taken_once_its_lease_lap
 
 async def test_scheduled_passes_are_counted_by_job_and_result(hypobot: Hypobot) -> None:
     before = await scrape(hypobot)
-    jobs = Jobs(hypobot.runtime.courier, clock=hypobot.clock, owner="test")
+    jobs = Jobs(hypobot.runtime.sender, clock=hypobot.clock, owner="test")
     scheduler = start_scheduler(jobs)
     try:
 

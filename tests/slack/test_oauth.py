@@ -21,12 +21,13 @@ from bot.app import build
 from bot.listeners.functions.steps import CREATE_BET
 from bot.runtime import Runtime
 from bot.server import web_app
-from bot.slack import InstalledWorkspaces
 from console.fakeslack import FakeSlack, serve_on_loopback
 from console.signing import SlackClient, event_body, sign
 from ops.settings import Settings, SettingsError, load_settings
+from outbox import rows as outbox_store
+from outbox.clients import InstalledWorkspaces
+from outbox.kinds import Kind
 from storage import db
-from storage import outbox as outbox_store
 from storage.installations import TokenCipher
 from storage.models import Bet, Installation, OAuthState, Outbox
 from tests.conftest import Clock, eventually, hypobot_settings
@@ -111,8 +112,8 @@ class Installable:
         return await self.slack.command(text, team_id=team_id, **kw)
 
     async def deliver(self) -> None:
-        await self.runtime.courier.drain()
-        await self.runtime.courier.deliver(now=self.clock())
+        await self.runtime.sender.drain()
+        await self.runtime.sender.deliver(now=self.clock())
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ async def installable(
         aiohttp.ClientSession() as session,
     ):
         yield Installable(url, fake_slack, session, runtime, clock, database)
-        await runtime.courier.drain()
+        await runtime.sender.drain()
         await runtime.close()
 
 
@@ -326,7 +327,7 @@ async def test_a_token_sealed_with_another_key_counts_as_not_installed(
     )
 
     assert await other.bot_token("T2") is None
-    assert await installable.runtime.courier.clients.for_team("T2") is not None
+    assert await installable.runtime.sender.clients.for_team("T2") is not None
 
 
 # --- uninstalling ------------------------------------------------------------------------------
@@ -351,7 +352,7 @@ async def test_app_uninstalled_forgets_the_tokens_and_later_rows_fail_as_no_inst
     assert await Installation.filter(team_id="T3").exists()
     assert await Bet.filter(team_id="T2").exists()  # the team's data stays until purged
     now = installable.clock()
-    row = await outbox_store.enqueue("T2", "C2", "notice", {"text": "hello"}, now=now)
+    row = await outbox_store.enqueue("T2", "C2", Kind.REPORT, {"text": "hello"}, now=now)
     await installable.deliver()
     failed = await Outbox.get(id=row.id)
     assert failed.status == "failed"
@@ -379,7 +380,7 @@ async def test_tokens_revoked_for_a_user_keeps_the_bot(installable: Installable)
     status, _ = await installable.slack.event(event, team_id="T2")
 
     assert status == 200
-    assert await installable.runtime.courier.clients.for_team("T2") is not None
+    assert await installable.runtime.sender.clients.for_team("T2") is not None
     assert await Installation.filter(team_id="T2").exists()
 
 

@@ -204,7 +204,7 @@ async def test_a_delivery_retried_to_another_replica_records_the_evidence_once(
             RECORD_EVIDENCE, EVIDENCE, execution_id="FxRETRIED", retry_num=1
         )
         await settle(hypobot)
-        await other.courier.drain()
+        await other.sender.drain()
         await other.close()
 
     assert status == 200
@@ -296,7 +296,7 @@ async def test_a_create_delivery_retried_to_another_replica_creates_one_bet(
             CREATE_BET, NEW_BET, execution_id="FxCREATE2", retry_num=1
         )
         await settle(hypobot)
-        await other.courier.drain()
+        await other.sender.drain()
         await other.close()
 
     assert status == 200

@@ -43,8 +43,8 @@ async def post_with_chart(
     chart: bytes | None,
 ) -> None:
     """Send a queued message now and put its chart in the message's thread."""
-    await runtime.courier.deliver(ids=[outbox_id])
-    posted = await runtime.courier.posted(team_id, outbox_id)
+    await runtime.sender.deliver(ids=[outbox_id])
+    posted = await runtime.sender.posted(team_id, outbox_id)
     if chart is None or posted is None:
         return  # not sent yet: the outbox retries the message; the chart is best effort
     channel_id, message_ts = posted
@@ -66,7 +66,7 @@ async def answer_later(
     """The answer through the response_url, ephemeral, on the Web API clients' kept-alive
     connections (Bolt's `respond` opens a session and a connection per answer). Failures
     are logged, as `respond_safely` does: the command has done its work by then."""
-    lender = getattr(runtime.courier.clients, "session", None)
+    lender = getattr(runtime.sender.clients, "session", None)
     url = getattr(respond, "response_url", None)
     if lender is None or not url:
         await respond_safely(
@@ -143,6 +143,6 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             await post_with_chart(runtime, client, actor.team_id, reply.outbox_id, reply.chart)
         # Cards can wait for the acks and answers people are waiting for: the senders
         # start once those are out (at once when nothing else is under way).
-        runtime.backlog.when_idle(runtime.courier.kick)
+        runtime.backlog.when_idle(runtime.sender.kick)
 
     return handle

@@ -69,6 +69,6 @@ def link_shared_in_channel(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             failure_text(error, where="link_shared_in_channel")
             return
         if queued:
-            runtime.courier.kick()
+            runtime.sender.kick()
 
     return handle

@@ -20,7 +20,7 @@ def member_joined(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         if not context.bot_user_id or event.get("user") != context.bot_user_id:
             return
         try:
-            await runtime.courier.invited(str(context.team_id), str(event["channel"]))
+            await runtime.sender.invited(str(context.team_id), str(event["channel"]))
         except Exception as error:  # the rows stay held; the next recheck finds them
             failure_text(error, where="member_joined")
 

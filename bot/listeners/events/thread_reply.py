@@ -64,6 +64,6 @@ def thread_reply(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             failure_text(error, where="thread_reply")
             return
         if recorded:
-            runtime.courier.kick()
+            runtime.sender.kick()
 
     return handle

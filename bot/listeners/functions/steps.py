@@ -82,7 +82,7 @@ def step_listener(
         if isinstance(outputs, Refused):
             await fail_with(fail, refusal(outputs), step=step, why=outputs.why)
             return
-        runtime.courier.kick()  # the card, or the thread message, goes out now
+        runtime.sender.kick()  # the card, or the thread message, goes out now
         await _end(complete, outputs, step=step, outcome="completed")
 
     return handle

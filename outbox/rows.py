@@ -10,6 +10,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Min
 from tortoise.transactions import in_transaction
 
+from outbox.kinds import Kind
 from storage import db
 from storage.models import Bet, Outbox
 
@@ -80,12 +81,28 @@ async def claim(
 async def older_unsent_card(row: Outbox) -> bool:
     """Cards sync in order: a later sync waits while an earlier one for the bet is unsent."""
     return await Outbox.filter(
-        bet_id=row.bet_id, kind="card", id__lt=row.id, status__in=list(UNSENT)
+        bet_id=row.bet_id, kind=Kind.CARD, id__lt=row.id, status__in=list(UNSENT)
     ).exists()
 
 
+async def card_due_at(row: Outbox) -> datetime | None:
+    """A nudge or an escalation queued before its bet had a card waits while a card queued
+    before it is unsent (it belongs in the card's thread, never on its own): when that card
+    is due next; None when the row need not wait."""
+    if row.thread_ts or row.bet_id is None:
+        return None
+    due = await Outbox.filter(
+        team_id=row.team_id,
+        bet_id=row.bet_id,
+        kind=Kind.CARD,
+        id__lt=row.id,
+        status__in=list(UNSENT),
+    ).values_list("next_attempt_at", flat=True)
+    return min(due) if due else None
+
+
 async def mark_sent(row: Outbox, *, now: datetime, message_ts: str | None) -> None:
-    if not (row.kind == "card" and message_ts and row.bet_id is not None):
+    if not (row.kind == Kind.CARD and message_ts and row.bet_id is not None):
         await _sent(row, now, message_ts)
         return
     async with in_transaction():
@@ -145,7 +162,7 @@ async def next_due_at() -> datetime | None:
 async def enqueue(
     team_id: str,
     channel_id: str,
-    kind: str,
+    kind: Kind,
     payload: dict[str, Any],
     *,
     now: datetime,

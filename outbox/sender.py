@@ -10,7 +10,7 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,13 +19,14 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import MARGIN_S, Bucket, Limits, Pacer, SlackClients
 from ops import metrics
+from outbox import rows as store
+from outbox.clients import SlackClients
+from outbox.kinds import Kind
+from outbox.pacing import MARGIN_S, Bucket, Limits, Pacer
+from outbox.rows import AWAITING_INVITE, INVITE_ASKED
 from storage import bets as bet_store
-from storage import nudges as nudge_store
-from storage import outbox as store
 from storage.models import Outbox
-from storage.outbox import AWAITING_INVITE, INVITE_ASKED
 
 log = logging.getLogger("hypobot.outbox")
 
@@ -76,6 +77,19 @@ INVITE_NEEDED = (
 NETWORK_ERRORS = (TimeoutError, aiohttp.ClientError, OSError)
 
 
+@dataclass(frozen=True)
+class Post:
+    """A message rendered when it is sent: chat.postMessage's arguments, or chat.update's
+    when `update_ts` names the message it replaces (a card once posted)."""
+
+    payload: dict[str, Any]
+    update_ts: str | None = None
+
+
+# Renders a row of a kind whose message is made when it is sent; None: nothing to send.
+Render = Callable[[Outbox, datetime], Awaitable[Post | None]]
+
+
 class _NotInvited(Exception):
     """The channel is one Hypobot must be invited to before it can post there."""
 
@@ -97,7 +111,7 @@ class _Held(Exception):
 
 
 class _Seconds:
-    """The pacer's clock: the courier's, in seconds, so that a 429's pause and the outbox's
+    """The pacer's clock: the sender's, in seconds, so that a 429's pause and the outbox's
     schedule agree; while that clock stands still (a test's fixed clock), real time runs on
     from its last reading, so that waiting for a turn ends."""
 
@@ -191,20 +205,20 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
         log.error("outbox.background_failed", extra={"error_type": type(task.exception()).__name__})
 
 
-class Courier:
+class Sender:
     """Delivers outbox rows through the team's Web API client."""
 
     def __init__(
         self,
         clients: SlackClients,
         *,
-        render_card: Callable[[Any, datetime], Awaitable[dict[str, Any]]],
+        renderers: Mapping[Kind, Render],
         clock: Callable[[], datetime] = _now,
         most_wait_s: float = MOST_WAIT_S,
         limits: Limits | None = None,
     ) -> None:
         self.clients = clients
-        self.render_card = render_card
+        self.renderers = renderers
         self.clock = clock
         self.most_wait_s = most_wait_s
         self.pacer = Pacer(limits or Limits(), clock=_Seconds(clock))
@@ -443,8 +457,9 @@ class Courier:
         """Send one row; the seconds Slack asked us to wait, when it rate-limited us."""
         # A card waits for an earlier sync of it; a nudge queued with its bet's first card
         # (an imported bet) waits for that card, to go in its thread.
-        card_due = await nudge_store.card_due_at(row)
-        if (row.kind == "card" and await store.older_unsent_card(row)) or card_due is not None:
+        kind = Kind(row.kind)
+        card_due = await store.card_due_at(row) if kind.in_bet_thread else None
+        if (kind is Kind.CARD and await store.older_unsent_card(row)) or card_due is not None:
             await store.mark_retry(
                 row, at=_look_again(now, card_due), error=row.last_error, count_attempt=False
             )
@@ -500,7 +515,7 @@ class Courier:
         channel = (row.team_id, row.channel_id)
         async with self._gate:
             joinable = True
-            if row.kind == "card" and channel not in self._members:
+            if row.kind == Kind.CARD and channel not in self._members:
                 joinable = await self._join(client, row)
             try:
                 ts = await self._send(client, row, now)
@@ -573,17 +588,19 @@ class Courier:
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": row.id}}
         payload = dict(row.payload)
         thread_ts = row.thread_ts
-        if row.kind == "card":
-            bet = await bet_store.bet_by_id(row.team_id, row.bet_id) if row.bet_id else None
-            if bet is None:
-                return None  # the bet was purged: nothing to show
-            payload = await self.render_card(bet, now)
-            if bet.card_ts:
+        kind = Kind(row.kind)
+        render = self.renderers.get(kind)
+        if render is not None:  # made from what the row points at, as it is now
+            post = await render(row, now)
+            if post is None:
+                return None  # its bet was purged: nothing to show
+            payload = post.payload
+            if post.update_ts:
                 response = await client.chat_update(
-                    channel=row.channel_id, ts=bet.card_ts, **payload
+                    channel=row.channel_id, ts=post.update_ts, **payload
                 )
                 return str(response["ts"])
-        elif row.kind in nudge_store.THREADED and row.bet_id and not thread_ts:
+        elif kind.in_bet_thread and row.bet_id and not thread_ts:
             bet = await bet_store.bet_by_id(row.team_id, row.bet_id)
             thread_ts = bet.card_ts if bet else None
         if row.last_error.startswith("uncertain"):

@@ -1,0 +1,131 @@
+"""Pacing under Slack's limits: about one post a second per channel with short bursts, and a
+workspace-wide rate; token buckets per workspace and per channel."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# Post this long after the moment a bucket says a post may go: our clock and Slack's see the
+# same post a few milliseconds apart, and a post that arrives a hair early is a 429.
+MARGIN_S = 0.05
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How fast the outbox posts: Slack allows about one post a second per channel with short
+    bursts, and a workspace-wide rate (ops.settings: SLACK_CHANNEL_POSTS_PER_SECOND,
+    SLACK_CHANNEL_POST_BURST, SLACK_WORKSPACE_POSTS_PER_SECOND, SLACK_WORKSPACE_POST_BURST)."""
+
+    channel_rate: float = 1.0
+    channel_burst: int = 3
+    workspace_rate: float = 20.0
+    workspace_burst: int = 40
+
+
+class Bucket:
+    """A token bucket (`burst` posts at once, then `rate` a second), kept as the moment it
+    would be full again ("generic cell rate"): a post reserves its turn at once, so the
+    posts of many channels queue for a workspace's turns in the order they asked.
+
+    Slack counts a post when it arrives, after we sent it and before its answer comes back:
+    `answered()` moves the schedule to the answers' times (the n-th answer standing for the
+    n-th post Slack counted), so that posts that were slow to arrive (a new connection, a
+    busy machine) cannot make the later ones early by Slack's count."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.interval = 1.0 / rate
+        self.tolerance = (max(1, burst) - 1) * self.interval
+        self.full_at = -math.inf  # "theoretical arrival time" of the next post
+        self.paused_until = -math.inf
+        self.reserved = 0  # turns handed out so far
+        self.answered_count = 0  # of which answered (or given up)
+
+    def turn(self, now: float, not_before: float = -math.inf) -> float:
+        """When a post asked for at `now` may go, without reserving it."""
+        ready = max(now, self.full_at - self.tolerance, self.paused_until, not_before)
+        return ready if ready <= now else ready + MARGIN_S
+
+    def reserve(self, now: float, not_before: float = -math.inf) -> float:
+        """Reserve the next turn; returns when the post may go (`now` if at once)."""
+        ready = max(now, self.full_at - self.tolerance, self.paused_until, not_before)
+        self.full_at = max(self.full_at, ready) + self.interval
+        self.reserved += 1
+        return ready if ready <= now else ready + MARGIN_S
+
+    def answered(self, done: float) -> None:
+        """A post came back at `done`: Slack counted it no later than that, and the turns
+        not answered yet come after it."""
+        self.answered_count += 1
+        waiting = self.reserved - self.answered_count + 1  # this one included
+        self.full_at = max(self.full_at, done + waiting * self.interval)
+
+    def unused(self) -> None:
+        """A reserved turn that was not used after all."""
+        self.answered_count += 1
+
+    def limited(self, now: float, retry_after: float) -> None:
+        """Slack answered 429: its bucket was empty at `now`, and nothing may go before
+        `retry_after` has passed (the bucket refills meanwhile, as Slack's does)."""
+        self.paused_until = max(self.paused_until, now + retry_after)
+        self.full_at = max(self.full_at, now + self.tolerance + self.interval)  # 0 tokens
+
+    def extra(self, now: float) -> None:
+        """A post made without a turn of its own (sent again after joining the channel)."""
+        self.reserve(now)
+        self.answered(now)
+
+    def idle(self, now: float) -> bool:
+        return self.full_at <= now and self.paused_until <= now
+
+
+class Pacer:
+    """One bucket per workspace and one per channel. Workspaces never share a bucket, so a
+    busy or rate-limited workspace never slows another; a 429 holds back the whole workspace
+    for its Retry-After (Slack does not say which limit it hit)."""
+
+    PRUNE_AT = 10_000  # buckets kept before idle ones are forgotten
+
+    def __init__(self, limits: Limits, clock: Callable[[], float]) -> None:
+        self.limits = limits
+        self.clock = clock
+        self._workspaces: dict[str, Bucket] = {}
+        self._channels: dict[tuple[str, str], Bucket] = {}
+
+    def workspace(self, team_id: str) -> Bucket:
+        bucket = self._workspaces.get(team_id)
+        if bucket is None:
+            self._prune(self._workspaces)
+            bucket = Bucket(self.limits.workspace_rate, self.limits.workspace_burst)
+            self._workspaces[team_id] = bucket
+        return bucket
+
+    def channel(self, team_id: str, channel_id: str) -> Bucket:
+        bucket = self._channels.get((team_id, channel_id))
+        if bucket is None:
+            self._prune(self._channels)
+            bucket = Bucket(self.limits.channel_rate, self.limits.channel_burst)
+            self._channels[(team_id, channel_id)] = bucket
+        return bucket
+
+    def paused_for(self, team_id: str) -> float:
+        """Seconds the workspace is still held back by a 429."""
+        return max(0.0, self.workspace(team_id).paused_until - self.clock())
+
+    def extra(self, team_id: str, channel_id: str) -> None:
+        now = self.clock()
+        self.channel(team_id, channel_id).extra(now)
+        self.workspace(team_id).extra(now)
+
+    def limited(self, team_id: str, channel_id: str, retry_after: float) -> None:
+        now = self.clock()
+        self.channel(team_id, channel_id).limited(now, retry_after)
+        self.workspace(team_id).limited(now, retry_after)
+
+    def _prune(self, buckets: dict[Any, Bucket]) -> None:
+        if len(buckets) >= self.PRUNE_AT:
+            now = self.clock()
+            for key in [key for key, bucket in buckets.items() if bucket.idle(now)]:
+                del buckets[key]
