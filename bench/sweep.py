@@ -84,7 +84,7 @@ class TimedCourier:
         self.result = result
         self.pass_started = 0.0
         counter.delivering = DELIVERING
-        for name in ("_kicked", "_send_rows"):
+        for name in ("_send_rows",):
             setattr(sender, name, self._delivering(getattr(sender, name)))
         self.drain = sender.drain
         sender.drain = self._drain

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import listeners, oauth
 from bot.answers import Answers
+from bot.backlog import Backlog
 from bot.blocks import card as card_blocks
 from bot.runtime import Runtime
 from bot.slack import SingleWorkspaceAuthorize
@@ -22,6 +23,7 @@ from ops.settings import Settings
 from outbox.clients import InstalledWorkspaces, SingleWorkspace, SlackClients, web_client
 from outbox.kinds import Kind
 from outbox.pacing import Limits
+from outbox.queue import DOORBELL
 from outbox.sender import Post, Sender
 from storage import bets as bet_store
 from storage.models import Outbox
@@ -163,12 +165,17 @@ def build(
             workspace_burst=settings.slack_workspace_post_burst,
         ),
     )
+    backlog = Backlog()
+    # Queued rows wake the sender once committed; it starts when the acks and answers people
+    # wait for are out.
+    sender.hear(DOORBELL, when=backlog.when_idle)
     runtime = Runtime(
         settings=settings,
         answers=answers,
         sender=sender,
         authorize=edge.authorize,
         clients=(edge.team_clients, sender.clients),
+        backlog=backlog,
     )
     listeners.register(edge.app, runtime)
     return edge.app, runtime

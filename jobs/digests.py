@@ -4,7 +4,6 @@ once even with several replicas, and caught up after downtime only within the gr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,11 +22,9 @@ class DigestReport:
     quiet: int = 0
 
 
-async def run(
-    now: datetime, *, owner: str, queued: Callable[[str, str], None] = lambda *_: None
-) -> DigestReport:
-    """Queue each channel's digest that is due; `queued(team_id, channel_id)` is called as
-    each one is queued (the scheduler starts delivering it while the pass goes on)."""
+async def run(now: datetime, *, owner: str) -> DigestReport:
+    """Queue each channel's digest that is due (the sender hears of each one as it is
+    queued, and starts delivering it while the pass goes on)."""
     report = DigestReport()
 
     async def settle(due: digests.DueDigest) -> None:
@@ -41,7 +38,6 @@ async def run(
         report.posted.append(f"{due.team_id}/{due.channel_id}/{due.day}")
         metrics.lag("digest", now - due.scheduled_at)
         log.info("digest.queued", extra={"team_id": due.team_id, "day": str(due.day)})
-        queued(due.team_id, due.channel_id)
 
     await for_each(await digests.due(now), settle)
     return report

@@ -7,7 +7,6 @@ its first nudge."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,17 +27,13 @@ class NudgeReport:
     channels: int = 0
 
 
-async def run(
-    now: datetime, *, owner: str, queued: Callable[[str, str], None] = lambda *_: None
-) -> NudgeReport:
-    """Sweep every tracked channel; `queued(team_id, channel_id)` is called as each
-    channel's messages are queued (the scheduler starts delivering them while the sweep
-    goes on)."""
+async def run(now: datetime, *, owner: str) -> NudgeReport:
+    """Sweep every tracked channel (the sender hears of each channel's messages as they
+    are queued, and starts delivering them while the sweep goes on)."""
     report = NudgeReport()
 
     async def sweep(channel: chasing.ToSweep) -> None:
-        if await _sweep_channel(channel, now, owner, report):
-            queued(channel.team_id, channel.channel_id)
+        await _sweep_channel(channel, now, owner, report)
 
     await for_each(await chasing.channels_to_sweep(now), sweep)
     return report
@@ -81,7 +76,7 @@ async def _sweep_channel(
         return False
     done = await chasing.record(sweep.team_id, plans, now=now, owner=owner)
     for plan in done:
-        if plan.job == "nudge":
+        if plan.kind is chasing.Kind.NUDGE:
             report.nudged += 1
             log.info(
                 "nudge.queued",

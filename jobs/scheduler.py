@@ -41,19 +41,19 @@ class Jobs:
 
     async def nudges(self, now: datetime) -> dict[str, Any]:
         before = self.sender.background.copy()
-        report = await nudges.run(now, owner=self.owner, queued=self.sender.send_soon)
+        report = await nudges.run(now, owner=self.owner)
         return {**vars(report), "outbox": await self._delivered(now, before)}
 
     async def digests(self, now: datetime) -> dict[str, Any]:
         before = self.sender.background.copy()
-        report = await digests.run(now, owner=self.owner, queued=self.sender.send_soon)
+        report = await digests.run(now, owner=self.owner)
         return {**vars(report), "outbox": await self._delivered(now, before)}
 
     async def _delivered(self, now: datetime, before: DeliveryReport) -> dict[str, Any]:
         """What went out while the pass ran and after (background deliveries from commands
         at the same time included), once it has all been delivered."""
         await self.sender.drain()
-        rest = await self.sender.deliver(now=now)  # anything the kicks did not see
+        rest = await self.sender.deliver(now=now)  # anything the doorbell did not ring for
         return vars(self.sender.background.since(before).plus(rest))
 
     async def outbox(self, now: datetime) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -101,6 +101,25 @@ async def card_due_at(row: Outbox) -> datetime | None:
     return min(due) if due else None
 
 
+async def cards_unsent(team_id: str, bet_ids: Iterable[int]) -> set[int]:
+    """Those of the bets that have a card queued and not sent yet (say, a private channel's
+    card waiting for an invitation)."""
+    wanted = list(set(bet_ids))
+    if not wanted:
+        return set()
+    rows = await Outbox.filter(
+        team_id=team_id, bet_id__in=wanted, kind=Kind.CARD, status__in=list(UNSENT)
+    ).values_list("bet_id", flat=True)
+    return {int(bet_id) for bet_id in rows}
+
+
+async def has_message(team_id: str, channel_id: str, kind: Kind, *, thread_ts: str) -> bool:
+    """Whether a message of `kind` was queued in that thread already."""
+    return bool(
+        await Outbox.exists(team_id=team_id, channel_id=channel_id, kind=kind, thread_ts=thread_ts)
+    )
+
+
 async def mark_sent(row: Outbox, *, now: datetime, message_ts: str | None) -> None:
     if not (row.kind == Kind.CARD and message_ts and row.bet_id is not None):
         await _sent(row, now, message_ts)
@@ -157,26 +176,6 @@ async def recent_failures(limit: int = 20) -> list[Outbox]:
 async def next_due_at() -> datetime | None:
     row = await Outbox.filter(status="pending").order_by("next_attempt_at").first()
     return row.next_attempt_at if row else None
-
-
-async def enqueue(
-    team_id: str,
-    channel_id: str,
-    kind: Kind,
-    payload: dict[str, Any],
-    *,
-    now: datetime,
-    thread_ts: str | None = None,
-) -> Outbox:
-    return await Outbox.create(
-        team_id=team_id,
-        channel_id=channel_id,
-        kind=kind,
-        payload=payload,
-        thread_ts=thread_ts,
-        next_attempt_at=now,
-        created_at=now,
-    )
 
 
 async def row(team_id: str, outbox_id: int) -> Outbox | None:

@@ -24,6 +24,7 @@ from outbox import rows as store
 from outbox.clients import SlackClients
 from outbox.kinds import Kind
 from outbox.pacing import MARGIN_S, Bucket, Limits, Pacer
+from outbox.queue import Doorbell
 from outbox.rows import AWAITING_INVITE, INVITE_ASKED
 from storage import bets as bet_store
 from storage.models import Outbox
@@ -113,18 +114,26 @@ class _Held(Exception):
 class _Seconds:
     """The pacer's clock: the sender's, in seconds, so that a 429's pause and the outbox's
     schedule agree; while that clock stands still (a test's fixed clock), real time runs on
-    from its last reading, so that waiting for a turn ends."""
+    from its last reading, so that waiting for a turn ends. It never runs backwards: a clock
+    set back (a test's, or a host's corrected clock) would otherwise make every turn already
+    reserved look days away."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
         self.reading = -math.inf
         self.since = 0.0
+        self.last = -math.inf  # the last value given, and when (monotonic)
+        self.last_at = 0.0
 
     def __call__(self) -> float:
         reading, now = self.clock().timestamp(), time.monotonic()
         if reading != self.reading:
             self.reading, self.since = reading, now
-        return reading + (now - self.since)
+        value = reading + (now - self.since)
+        if value < self.last:
+            value = self.last + (now - self.last_at)
+        self.last, self.last_at = value, now
+        return value
 
 
 def _look_again(now: datetime, card_due: datetime | None) -> datetime:
@@ -223,8 +232,13 @@ class Sender:
         self.most_wait_s = most_wait_s
         self.pacer = Pacer(limits or Limits(), clock=_Seconds(clock))
         self._members: set[tuple[str, str]] = set()  # channels Hypobot is known to be in
-        self._scan: asyncio.Task[None] | None = None
-        self._again = False
+        # The doorbell: channels whose rows were queued, waiting for `when` to let them go.
+        self._when: Callable[[Callable[[], None]], None] | None = None
+        self._deaf: Callable[[], None] = lambda: None
+        self._rang: dict[tuple[str, str], None] = {}
+        self._answering = False
+        self._answered = asyncio.Event()
+        self._answered.set()
         self._gate = asyncio.Semaphore(CHANNELS_AT_ONCE)
         # Channels a task here is sending to: each channel has at most one sender in this
         # process, which keeps taking its due rows until none is left.
@@ -232,52 +246,82 @@ class Sender:
         # Channels whose sender was asked to start while it was at work: it claims once more
         # before it stops (otherwise a short chunk means the channel has nothing more due).
         self._more: set[tuple[str, str]] = set()
-        self.background = DeliveryReport()  # what kicked deliveries did, for logs and tests
+        self.background = DeliveryReport()  # what rung deliveries did, for logs and tests
 
-    async def posted(self, team_id: str, outbox_id: int) -> tuple[str, str] | None:
-        """(channel, ts) of a queued message once it has been sent, else None."""
-        row = await store.row(team_id, outbox_id)
-        if row is None or row.message_ts is None:
-            return None
-        return row.channel_id, row.message_ts
+    async def posted(
+        self, team_id: str, outbox_id: int, *, wait_s: float = 0.0
+    ) -> tuple[str, str] | None:
+        """(channel, ts) of a queued message once it has been sent, else None. While another
+        sender (this process's, woken by the doorbell, or another replica's) is sending it,
+        wait up to `wait_s` for it to be out."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            row = await store.row(team_id, outbox_id)
+            if row is None:
+                return None
+            if row.message_ts is not None:
+                return row.channel_id, row.message_ts
+            if row.status != "sending" or time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
 
-    def kick(self) -> None:
-        """Deliver soon, in the background (after a listener has acked): start a sender on
-        each channel with rows due and no sender yet. A kick during a scan makes the scan
-        look once more when it ends."""
-        if self._scan is None or self._scan.done():
-            self._scan = asyncio.create_task(self._kicked())
-            self._scan.add_done_callback(_log_failure)
+    def hear(
+        self,
+        doorbell: Doorbell,
+        *,
+        when: Callable[[Callable[[], None]], None] | None = None,
+    ) -> None:
+        """Start on a channel's rows as soon as they are queued in this process (the doorbell
+        rings once their unit of work has committed), when `when` lets it: the Slack edge
+        holds the senders back while people wait for their acks and answers
+        (`Backlog.when_idle`); rows queued meanwhile go together."""
+        self._when = when
+        self._deaf = doorbell.subscribe(self._rung)
+
+    def stop_hearing(self) -> None:
+        """Hear the doorbell no more: rows queued from now on wait for a pass (`deliver`),
+        as rows queued by another replica do."""
+        self._deaf()
+        self._deaf = lambda: None
+
+    def _rung(self, team_id: str, channel_id: str) -> None:
+        self._rang[(team_id, channel_id)] = None
+        if self._answering:
+            return
+        self._answering = True
+        self._answered.clear()
+        if self._when is None:
+            self._answer()
         else:
-            self._again = True
+            self._when(self._answer)
+
+    def _answer(self) -> None:
+        rang, self._rang = list(self._rang), {}
+        self._answering = False
+        self._answered.set()
+        for channel in _workspaces_in_turn(rang):
+            self._start(channel, None, self.background)
 
     def send_soon(self, team_id: str, channel_id: str) -> None:
-        """A job has just queued messages for this channel: start its sender now, without
-        a look over the whole outbox (unless one is at work on the channel already; it
+        """Start this channel's sender now (unless one is at work on the channel already; it
         takes the new rows before it stops)."""
         self._start((team_id, channel_id), None, self.background)
 
-    async def _kicked(self) -> None:
-        self._again = True
-        while self._again:
-            self._again = False
-            due = await store.due_channels(now=self.clock(), limit=MOST_CHANNELS)
-            for channel in _workspaces_in_turn(due):
-                self._start(channel, None, self.background)
-
     async def drain(self) -> None:
-        """Wait until the background deliveries started by kick() and send_soon() are done
+        """Wait until the deliveries started by the doorbell (and `send_soon`) are done
         (jobs, tests, the console)."""
         while True:
-            pending = [task for task in (self._scan, *self._active.values()) if task]
-            pending = [task for task in pending if not task.done()]
+            await self._answered.wait()
+            pending = [task for task in self._active.values() if not task.done()]
             if not pending:
                 return
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def stop(self) -> None:
-        """Shutting down: stop the background senders (their unsent rows go back)."""
-        tasks = [task for task in (self._scan, *self._active.values()) if task]
+        """Shutting down: hear no more, and stop the background senders (their unsent rows
+        go back)."""
+        self.stop_hearing()
+        tasks = list(self._active.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -395,39 +395,25 @@ async def create_bet(
     *,
     now: datetime,
     event: dict[str, Any],
+    views: Sequence[Outbox],
     **values: Any,
 ) -> Bet:
     """A new bet numbered with the workspace's next key, its `created` event (`event`: the
-    event's fields) and its card's outbox row. Call it inside the unit of work: the key's
-    lock is held from the number to commit, so it is taken last and the rest is written
-    with it in one go. On PostgreSQL the number and the three rows are one statement (the
-    lock is held for two round trips, it and COMMIT, instead of five); on SQLite, which
-    writes one transaction at a time, they are one step on the connection's thread (one
-    hop there and back instead of four, each of which waits for a turn of the event loop
-    while every other write waits for it)."""
+    event's fields) and the outbox rows of its views (`views`: drafts, given the bet's id
+    here). Call it inside the unit of work: the key's lock is held from the number to commit,
+    so it is taken last and the rest is written with it in one go. On PostgreSQL the number
+    and the rows are one statement (the lock is held for two round trips, it and COMMIT,
+    instead of five); on SQLite, which writes one transaction at a time, they are one step
+    on the connection's thread (one hop there and back instead of four, each of which waits
+    for a turn of the event loop while every other write waits for it)."""
     bet = Bet(team_id=team_id, number=0, **values)
     bet_columns, bet_values = _row_values(bet, skip=("number",))
     draft = Event(team_id=team_id, channel_id=bet.channel_id, at=now, **event)
     event_columns, event_values = _row_values(draft, skip=("bet_id",))
-    card = Outbox(
-        team_id=team_id,
-        channel_id=bet.channel_id,
-        kind="card",
-        payload={},
-        next_attempt_at=now,
-        created_at=now,
-    )
-    card_columns, card_values = _row_values(card, skip=("bet_id",))
+    view_rows = [_row_values(view, skip=("bet_id",)) for view in views]
     if db.is_postgres_connection(Bet):
         bet.id, bet.number = await _create_in_one_statement(
-            team_id,
-            now,
-            bet_columns,
-            bet_values,
-            event_columns,
-            event_values,
-            card_columns,
-            card_values,
+            team_id, now, (bet_columns, bet_values), (event_columns, event_values), view_rows
         )
     else:
         created = Workspace._meta.fields_map["created_at"].to_db_value(now, Workspace)
@@ -445,7 +431,10 @@ async def create_bet(
             connection.execute(
                 _insert("events", [*event_columns, "bet_id"]), [*event_values, bet_id]
             )
-            connection.execute(_insert("outbox", [*card_columns, "bet_id"]), [*card_values, bet_id])
+            for view_columns, view_values in view_rows:
+                connection.execute(
+                    _insert("outbox", [*view_columns, "bet_id"]), [*view_values, bet_id]
+                )
             return bet_id, number
 
         bet.id, bet.number = await db.in_one_step(Bet, write)
@@ -457,35 +446,36 @@ def _insert(table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})"
 
 
+Columns = tuple[list[str], list[Any]]  # a row's columns and their values
+
+
 async def _create_in_one_statement(
-    team_id: str,
-    now: datetime,
-    bet_columns: list[str],
-    bet_values: list[Any],
-    event_columns: list[str],
-    event_values: list[Any],
-    card_columns: list[str],
-    card_values: list[Any],
+    team_id: str, now: datetime, bet: Columns, event: Columns, views: list[Columns]
 ) -> tuple[int, int]:
-    """PostgreSQL: the next key and the bet, its event and its card's row in one statement
-    (a writable CTE); (bet id, number)."""
+    """PostgreSQL: the next key and the bet, its event and its views' outbox rows in one
+    statement (a writable CTE); (bet id, number)."""
     given: list[Any] = [team_id]
 
     def marks(row: list[Any]) -> str:
         given.extend(row)
         return _marks(len(row))
 
+    bet_columns, bet_values = bet
+    event_columns, event_values = event
     sql = (
         "WITH taken AS (UPDATE workspaces SET last_bet_number = last_bet_number + 1 "
         "WHERE team_id = ? RETURNING last_bet_number), "
         f"bet AS (INSERT INTO bets ({', '.join(bet_columns)}, number) "
         f"SELECT {marks(bet_values)}, last_bet_number FROM taken RETURNING id, number), "
         f"event AS (INSERT INTO events ({', '.join(event_columns)}, bet_id) "
-        f"SELECT {marks(event_values)}, id FROM bet), "
-        f"card AS (INSERT INTO outbox ({', '.join(card_columns)}, bet_id) "
-        f"SELECT {marks(card_values)}, id FROM bet) "
-        "SELECT id, number FROM bet"
+        f"SELECT {marks(event_values)}, id FROM bet)"
     )
+    for n, (view_columns, view_values) in enumerate(views):
+        sql += (
+            f", view{n} AS (INSERT INTO outbox ({', '.join(view_columns)}, bet_id) "
+            f"SELECT {marks(view_values)}, id FROM bet)"
+        )
+    sql += " SELECT id, number FROM bet"
     rows = await db.fetch(Bet, sql, given)
     if not rows:  # the workspace's first bet: its row first, then the same statement
         await db.fetch(Workspace, _NEW_WORKSPACE, [team_id, now])
@@ -524,39 +514,6 @@ async def write_event(
         from_state=from_state,
         to_state=to_state,
         data=data or {},
-    )
-
-
-def card_row(bet: Bet | BetFacts, now: datetime) -> Outbox:
-    """An outbox row (not saved yet) that makes the bet's card show its current state (post
-    or update); the card is rendered when it is sent."""
-    return Outbox(
-        team_id=bet.team_id,
-        channel_id=bet.channel_id,
-        kind="card",
-        bet_id=bet.id,
-        payload={},
-        next_attempt_at=now,
-        created_at=now,
-    )
-
-
-async def queue_card(bet: Bet, now: datetime) -> None:
-    await card_row(bet, now).save()
-
-
-async def queue_thread_message(
-    bet: Bet, kind: str, payload: dict[str, Any], *, now: datetime, thread_ts: str | None
-) -> Outbox:
-    return await Outbox.create(
-        team_id=bet.team_id,
-        channel_id=bet.channel_id,
-        kind=kind,
-        bet_id=bet.id,
-        thread_ts=thread_ts,
-        payload=payload,
-        next_attempt_at=now,
-        created_at=now,
     )
 
 

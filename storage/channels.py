@@ -11,9 +11,8 @@ from tortoise.transactions import in_transaction
 
 from bets.lifecycle import OPEN_STATES
 from bets.metrics import BetFacts
-from storage import claims
 from storage.bets import BET_COLUMNS, bet_from_columns, ensure_channel
-from storage.models import Bet, Channel, Event, Outbox
+from storage.models import Bet, Channel, Event
 
 
 async def tracked_channels(*, digest_only: bool = False) -> list[Channel]:
@@ -67,41 +66,9 @@ async def bets_for_metrics(team_id: str, channel_id: str, *, since: datetime) ->
     return [bet_from_columns(row) for row in rows]
 
 
-async def record_digest(
-    channel: Channel,
-    *,
-    day: date,
-    now: datetime,
-    payload: dict[str, Any] | None,
-    owner: str,
-) -> bool:
-    """Settle a channel's digest for `day`: claim it, queue it (or note there was nothing to
-    say) and remember the day, all at once. False when another replica settled it first."""
-    key = (f"channel:{channel.team_id}:{channel.channel_id}", day.isoformat())
-    async with in_transaction():
-        got = await claims.take(
-            "digest",
-            [key],
-            team_id=channel.team_id,
-            owner=owner,
-            now=now,
-            status="done" if payload else "skipped",
-            note="" if payload else "nothing to say",
-        )
-        if not got:
-            return False
-        if payload is not None:
-            await Outbox.create(
-                team_id=channel.team_id,
-                channel_id=channel.channel_id,
-                kind="digest",
-                payload=payload,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        await Channel.filter(id=channel.id).update(
-            last_digest_on=day.isoformat(),
-            last_digest_at=now if payload else channel.last_digest_at,
-        )
-    claims.count_taken("digest", [key], got, now=now)
-    return True
+async def note_digest(channel: Channel, *, day: date, now: datetime, posted: bool) -> None:
+    """The channel's digest for `day` is settled (posted now, or skipped as empty)."""
+    await Channel.filter(id=channel.id).update(
+        last_digest_on=day.isoformat(),
+        last_digest_at=now if posted else channel.last_digest_at,
+    )

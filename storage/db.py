@@ -6,6 +6,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -130,10 +131,41 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 )
 
 
-def unit_of_work() -> Any:
+# What to do once the current unit of work has committed (None outside one).
+_AFTER_COMMIT: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "hypobot_after_commit", default=None
+)
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[None]:
     """One transaction: everything a use case writes (the change, its event, its outbox
-    rows) commits together or not at all."""
-    return in_transaction()
+    rows) commits together or not at all; what was asked for with `after_commit` runs once
+    it has committed, and not at all if it rolled back. A unit of work opened inside another
+    is part of it."""
+    if _AFTER_COMMIT.get() is not None:
+        async with in_transaction():
+            yield
+        return
+    waiting: list[Callable[[], None]] = []
+    token = _AFTER_COMMIT.set(waiting)
+    try:
+        async with in_transaction():
+            yield
+    finally:
+        _AFTER_COMMIT.reset(token)
+    for then in waiting:
+        then()
+
+
+def after_commit(then: Callable[[], None]) -> None:
+    """Call `then` once the current unit of work has committed (at once outside one: what
+    was written is committed already)."""
+    waiting = _AFTER_COMMIT.get()
+    if waiting is None:
+        then()
+    else:
+        waiting.append(then)
 
 
 async def ping() -> bool:

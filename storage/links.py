@@ -3,15 +3,9 @@ that says which bet a pasted link belongs to."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Collection
 
-from tortoise.transactions import in_transaction
-
-from storage.models import Bet, Evidence, Outbox
-
-NOTICE = "link"  # the outbox kind of the notice
+from storage.models import Bet, Evidence
 
 
 async def bets_linked(team_id: str, urls: Collection[str], *, limit: int = 10) -> list[Bet]:
@@ -26,30 +20,7 @@ async def bets_linked(team_id: str, urls: Collection[str], *, limit: int = 10) -
     return await Bet.filter(team_id=team_id, id__in=list(ids)).order_by("number").limit(limit)
 
 
-async def queue_notice(
-    team_id: str,
-    channel_id: str,
-    message_ts: str,
-    bets: Sequence[Any],
-    *,
-    now: datetime,
-    payload: Callable[[Sequence[Any]], dict[str, Any]],
-) -> Outbox | None:
-    """Queue the notice in the message's thread, once per message: a retried delivery finds
-    the row the first one wrote (both wait on the first bet's lock)."""
-    async with in_transaction():
-        await Bet.filter(team_id=team_id, id=bets[0].id).select_for_update().first()
-        if await Outbox.exists(
-            team_id=team_id, channel_id=channel_id, kind=NOTICE, thread_ts=message_ts
-        ):
-            return None
-        return await Outbox.create(
-            team_id=team_id,
-            channel_id=channel_id,
-            kind=NOTICE,
-            bet_id=bets[0].id,
-            thread_ts=message_ts,
-            payload=payload(bets),
-            next_attempt_at=now,
-            created_at=now,
-        )
+async def lock(team_id: str, bet_id: int) -> None:
+    """Lock a bet's row for the rest of the unit of work (deliveries of one message queue
+    here, so only the first queues its notice)."""
+    await Bet.filter(team_id=team_id, id=bet_id).select_for_update().first()

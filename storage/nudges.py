@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tortoise.expressions import F, Q
 from tortoise.functions import Count
-from tortoise.transactions import in_transaction
 
 from bets.lifecycle import State
 from bets.metrics import SLE_LOOKBACK, BetFacts
-from storage import claims
-from storage.bets import BET_COLUMNS, bet_from_columns, card_row
-from storage.models import Bet, Event, Outbox, Person
-
-UNSENT = ("pending", "sending")
+from storage.bets import BET_COLUMNS, bet_from_columns
+from storage.models import Bet, Event, Person
 
 
 def _awaiting() -> Q:
@@ -80,107 +74,22 @@ async def away_until(team_id: str, user_ids: Iterable[str]) -> dict[str, datetim
     return {person.user_id: person.away_until for person in people if person.away_until}
 
 
-@dataclass(frozen=True)
-class Planned:
-    """A nudge or an escalation the sweep decided on; (job, bet, period) names the run."""
-
-    job: str  # "nudge" | "escalate"
-    bet: BetFacts
-    period: str
-    payload: dict[str, Any]
-    reason: str = ""  # escalations: why
-
-    @property
-    def key(self) -> claims.Key:
-        return (f"bet:{self.bet.id}", self.period)
+async def note_nudged(team_id: str, bet_ids: list[int], *, now: datetime) -> None:
+    """The bets were nudged now: one more nudge each, and one more without an answer."""
+    if bet_ids:
+        await Bet.filter(team_id=team_id, id__in=bet_ids).update(
+            nudge_count=F("nudge_count") + 1,
+            unanswered_nudges=F("unanswered_nudges") + 1,
+            last_nudged_at=now,
+        )
 
 
-async def record_channel(
-    team_id: str, plans: list[Planned], *, now: datetime, owner: str
-) -> list[Planned]:
-    """Queue a channel's nudges and escalations (in the order given), count them, write
-    their events and claim their runs: one transaction of a handful of statements however
-    many there are, so a crash leaves all of it or none. Returns what this replica got
-    (another replica may have done some of the runs already)."""
-    keys = {job: [plan.key for plan in plans if plan.job == job] for job in ("nudge", "escalate")}
-    async with in_transaction():
-        got = {
-            job: await claims.take(job, job_keys, team_id=team_id, owner=owner, now=now)
-            for job, job_keys in keys.items()
-        }
-        done = [plan for plan in plans if plan.key in got[plan.job]]
-        nudged = [plan.bet.id for plan in done if plan.job == "nudge"]
-        escalated = [plan.bet.id for plan in done if plan.job == "escalate"]
-        if nudged:
-            await Bet.filter(team_id=team_id, id__in=nudged).update(
-                nudge_count=F("nudge_count") + 1,
-                unanswered_nudges=F("unanswered_nudges") + 1,
-                last_nudged_at=now,
-            )
-        if escalated:
-            await Bet.filter(team_id=team_id, id__in=escalated).update(escalated_at=now)
-        if done:
-            carded = await _cards_coming(team_id, done)
-            await Outbox.bulk_create(_rows(done, carded, now))
-            await Event.bulk_create([_event(plan, now) for plan in done])
-    for job, job_keys in keys.items():
-        claims.count_taken(job, job_keys, got[job], now=now)
-    return done
+async def note_escalated(team_id: str, bet_ids: list[int], *, now: datetime) -> None:
+    if bet_ids:
+        await Bet.filter(team_id=team_id, id__in=bet_ids).update(escalated_at=now)
 
 
-async def _cards_coming(team_id: str, plans: list[Planned]) -> set[int]:
-    """Bets among `plans` without a card that have one queued already (say, a private
-    channel's card waiting for an invitation): their nudges wait for it."""
-    cardless = {plan.bet.id for plan in plans if plan.bet.card_ts is None}
-    if not cardless:
-        return set()
-    rows = await Outbox.filter(
-        team_id=team_id, bet_id__in=list(cardless), kind="card", status__in=list(UNSENT)
-    ).values_list("bet_id", flat=True)
-    return {int(bet_id) for bet_id in rows}
-
-
-def _rows(plans: list[Planned], carded: set[int], now: datetime) -> list[Outbox]:
-    """The outbox rows for `plans`, in order. A bet without a card (imported, or its card
-    never went out) gets its card queued just before its nudge: the sender posts it
-    first, stores its ts on the bet, and the nudge (queued without a thread) then goes in
-    the card's thread; it waits while the card is unsent (`card_due_at`)."""
-    rows: list[Outbox] = []
-    for plan in plans:
-        bet = plan.bet
-        if plan.job == "nudge" and bet.card_ts is None and bet.id not in carded:
-            rows.append(card_row(bet, now))
-            carded.add(bet.id)
-        rows.append(_thread_row(plan, now))
-    return rows
-
-
-def _thread_row(plan: Planned, now: datetime) -> Outbox:
-    bet = plan.bet
-    return Outbox(
-        team_id=bet.team_id,
-        channel_id=bet.channel_id,
-        kind="nudge" if plan.job == "nudge" else "escalation",
-        bet_id=bet.id,
-        thread_ts=bet.card_ts,
-        payload=plan.payload,
-        next_attempt_at=now,
-        created_at=now,
-    )
-
-
-def _event(plan: Planned, now: datetime) -> Event:
-    bet = plan.bet
-    if plan.job == "nudge":
-        data: dict[str, Any] = {"number": bet.nudge_count + 1}
-    else:
-        data = {"reason": plan.reason}
-    return Event(
-        team_id=bet.team_id,
-        bet_id=bet.id,
-        channel_id=bet.channel_id,
-        actor_id="hypobot",
-        at=now,
-        kind=plan.job,
-        data=data,
-    )
+async def write_events(events: list[Event]) -> None:
+    """Events drafted by a job for many bets at once (one statement)."""
+    if events:
+        await Event.bulk_create(events)

@@ -33,9 +33,12 @@ from bets.lifecycle import (
 )
 from bets.metrics import BetFacts
 from bets.timing import Expectation, is_overdue, read_expectation
+from outbox import queue
+from outbox.kinds import Kind
 from storage import bets as store
 from storage import claims, db
-from storage.models import Bet, Evidence
+from storage.models import Bet, Evidence, Outbox
+from usecases import views
 from usecases.context import Actor, Context
 from usecases.results import Happened, Refused, Why
 
@@ -251,11 +254,13 @@ async def create(
         if pivot_of_id:
             data["pivot_of"] = pivot_of_id
         # The workspace's key lock is taken here and held to commit: the bet, its event
-        # and its card's outbox row are written with the number (one statement on
+        # and its views' outbox rows are written with the number (one statement on
         # PostgreSQL), and nothing else before commit.
+        new_views = views.new_bet(actor.team_id, draft.channel_id, now=now)
         bet = await store.create_bet(
             actor.team_id,
             now=now,
+            views=new_views,
             event={
                 "actor_id": actor.user_id,
                 "kind": "created",
@@ -279,6 +284,7 @@ async def create(
         )
         if once is not None:
             await store.note_created(actor.team_id, once, bet)
+        views.created(new_views)
     return Created(store.bet_value(bet), notes)
 
 
@@ -392,9 +398,8 @@ async def move(
         data = dict(change.data, source=source)
         if settled is not None:
             data["evidence_id"] = settled.id
-        await store.write_event(
+        await views.changed(
             bet,
-            team_id=actor.team_id,
             actor_id=actor.user_id,
             now=now,
             kind=str(change.move),
@@ -402,7 +407,6 @@ async def move(
             to_state=change.to_state,
             data=data,
         )
-        await store.queue_card(bet, now)
         if request.move is Move.START:
             wip = await _wip(bet)
         moved = Moved(store.bet_value(bet), change, wip)
@@ -443,8 +447,16 @@ class NewEvidence:
     source_name: str = ""  # who sent it from elsewhere (the API caller's "source")
 
 
-async def _record(bet: Bet, new: NewEvidence, *, author_id: str, now: datetime) -> Evidence:
-    """Evidence on a locked bet: the row, the bet's counters, the event, the card sync."""
+async def _record(
+    bet: Bet,
+    new: NewEvidence,
+    *,
+    author_id: str,
+    now: datetime,
+    say: Callable[[BetFacts, EvidenceFacts], Outbox | None] = lambda bet, evidence: None,
+) -> Evidence:
+    """Evidence on a locked bet: the row, the bet's counters, the event, its views, and
+    what Hypobot says of it (`say`: a message built from the bet and the evidence)."""
     evidence = await store.insert_evidence(
         bet,
         text=new.text,
@@ -463,16 +475,31 @@ async def _record(bet: Bet, new: NewEvidence, *, author_id: str, now: datetime) 
     await _note_evidence(bet)
     bet.updated_at = now
     await bet.save()
-    await store.write_event(
+    message = say(store.bet_value(bet), store.evidence_value(evidence))
+    await views.changed(
         bet,
-        team_id=bet.team_id,
         actor_id=author_id,
         now=now,
         kind="evidence",
         data={"evidence_id": evidence.id, "verdict": new.verdict, "source": new.source},
+        messages=[message] if message is not None else [],
     )
-    await store.queue_card(bet, now)
     return evidence
+
+
+def _in_thread(
+    bet: Bet, kind: Kind, payload: dict[str, Any], now: datetime, thread_ts: str | None
+) -> Outbox:
+    """A message in the bet's thread (`thread_ts`: its card, or a reply's thread)."""
+    return queue.draft(
+        kind,
+        bet.team_id,
+        bet.channel_id,
+        bet_id=bet.id,
+        thread_ts=thread_ts,
+        payload=payload,
+        now=now,
+    )
 
 
 async def add_evidence(
@@ -509,13 +536,14 @@ async def add_evidence(
             state = State(bet.state)
             if state in FINAL_STATES:
                 return Refused(Why.CLOSED, number=bet.number, state=state)
-            evidence = await _record(bet, new, author_id=actor.user_id, now=now)
+
+            def say(facts: BetFacts, evidence: EvidenceFacts) -> Outbox | None:
+                if announce is None:
+                    return None
+                return _in_thread(bet, Kind.EVIDENCE, announce(facts, evidence), now, bet.card_ts)
+
+            evidence = await _record(bet, new, author_id=actor.user_id, now=now, say=say)
             added = EvidenceAdded(store.bet_value(bet), store.evidence_value(evidence))
-            if announce is not None:
-                payload = announce(added.bet, added.evidence)
-                await store.queue_thread_message(
-                    bet, "evidence", payload, now=now, thread_ts=bet.card_ts
-                )
             if alongside is not None:
                 await alongside(added)
     except IntegrityError:  # a concurrent submission of the same message won the unique key
@@ -548,9 +576,15 @@ async def thread_reply(
             bet = await store.locked_bet(team_id, thread=(channel_id, thread_ts))
             if bet is None or State(bet.state) in FINAL_STATES:
                 return False
-            evidence = await _record(bet, new, author_id=user_id, now=now)
-            payload = prompt(store.bet_value(bet), store.evidence_value(evidence))
-            await store.queue_thread_message(bet, "reply", payload, now=now, thread_ts=thread_ts)
+            await _record(
+                bet,
+                new,
+                author_id=user_id,
+                now=now,
+                say=lambda facts, evidence: _in_thread(
+                    bet, Kind.REPLY, prompt(facts, evidence), now, thread_ts
+                ),
+            )
     except IntegrityError:
         return False  # a concurrent delivery of the same message won the unique key
     return True
@@ -578,15 +612,13 @@ async def settle_verdict(
             await _note_evidence(bet)
             bet.updated_at = now
             await bet.save()
-            await store.write_event(
+            await views.changed(
                 bet,
-                team_id=actor.team_id,
                 actor_id=actor.user_id,
                 now=now,
                 kind="verdict",
                 data={"evidence_id": evidence.id, "from": before, "to": verdict},
             )
-            await store.queue_card(bet, now)
     return VerdictSettled(store.bet_value(bet), store.evidence_value(evidence))
 
 
@@ -630,15 +662,13 @@ async def _update(
         bet.updated_at = now
         await bet.save()
         after = {name: store.jsonable(value) for name, value in values.items()}
-        await store.write_event(
+        await views.changed(
             bet,
-            team_id=actor.team_id,
             actor_id=actor.user_id,
             now=now,
             kind=kind,
             data={"before": before, "after": after},
         )
-        await store.queue_card(bet, now)
     return Updated(store.bet_value(bet), kind, zone)
 
 

@@ -18,11 +18,17 @@ from bets.timing import (
     held_by_budget,
     local_day,
 )
+from outbox import queue
+from outbox import rows as outbox_rows
+from outbox.kinds import Kind
 from storage import channels as channel_store
+from storage import claims, db
 from storage import nudges as store
-from storage.models import Channel
-from storage.nudges import Planned
+from storage.models import Channel, Event, Outbox
+from usecases import views
 from usecases.flow import channel_sle, rules_of
+
+ACTOR = "hypobot"  # who nudges and escalates, in the bet's history
 
 __all__ = ["ChannelChase", "Planned", "channels_to_sweep", "decide", "held_back", "record"]
 
@@ -109,17 +115,105 @@ async def held_back(channel: Channel, now: datetime) -> int:
     return held_by_budget(facts, rules, now=now, sent_today=sent)
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A nudge or an escalation the sweep decided on; (kind, bet, period) names the run."""
+
+    kind: Kind  # Kind.NUDGE or Kind.ESCALATION: the message, its claim and its event
+    bet: BetFacts
+    period: str
+    payload: dict[str, Any]
+    reason: str = ""  # escalations: why
+
+    @property
+    def key(self) -> claims.Key:
+        return (f"bet:{self.bet.id}", self.period)
+
+    def message(self, now: datetime) -> Outbox:
+        """The nudge or escalation in the bet's thread (queued before the bet has a card,
+        it waits for the card and then goes in its thread)."""
+        bet = self.bet
+        return queue.draft(
+            self.kind,
+            bet.team_id,
+            bet.channel_id,
+            bet_id=bet.id,
+            thread_ts=bet.card_ts,
+            payload=self.payload,
+            now=now,
+        )
+
+    def event(self, now: datetime) -> Event:
+        data: dict[str, Any] = (
+            {"number": self.bet.nudge_count + 1}
+            if self.kind is Kind.NUDGE
+            else {"reason": self.reason}
+        )
+        bet = self.bet
+        return Event(
+            team_id=bet.team_id,
+            bet_id=bet.id,
+            channel_id=bet.channel_id,
+            actor_id=ACTOR,
+            at=now,
+            kind=self.kind.value,
+            data=data,
+        )
+
+
 def nudge_plan(bet: BetFacts, decision: Chase, payload: dict[str, Any]) -> Planned:
     # The due moment names the run: replicas computing the same state compute the same key.
-    return Planned("nudge", bet, decision.nudge_due.isoformat(), payload)
+    return Planned(Kind.NUDGE, bet, decision.nudge_due.isoformat(), payload)
 
 
 def escalation_plan(bet: BetFacts, decision: Chase, payload: dict[str, Any]) -> Planned:
     """Escalate once per bet (period "1"), whichever path (nudges or age) gets here."""
-    return Planned("escalate", bet, "1", payload, str(decision.escalate or ""))
+    return Planned(Kind.ESCALATION, bet, "1", payload, str(decision.escalate or ""))
 
 
 async def record(team_id: str, plans: list[Planned], *, now: datetime, owner: str) -> list[Planned]:
-    """Queue a channel's nudges and escalations with their claims and events, in one unit
-    of work; returns what this replica got (another may have done some runs already)."""
-    return await store.record_channel(team_id, plans, now=now, owner=owner)
+    """Queue a channel's nudges and escalations (in the order given), count them, write
+    their events, queue the views that follow and claim their runs: one unit of work of a
+    handful of statements however many there are, so a crash leaves all of it or none.
+    Returns what this replica got (another replica may have done some of the runs already).
+    """
+    kinds = (Kind.NUDGE, Kind.ESCALATION)
+    keys = {kind: [plan.key for plan in plans if plan.kind is kind] for kind in kinds}
+    async with db.unit_of_work():
+        got = {
+            kind: await claims.take(kind.value, keys[kind], team_id=team_id, owner=owner, now=now)
+            for kind in kinds
+        }
+        done = [plan for plan in plans if plan.key in got[plan.kind]]
+        if done:
+            nudged = [plan.bet.id for plan in done if plan.kind is Kind.NUDGE]
+            await store.note_nudged(team_id, nudged, now=now)
+            await store.note_escalated(
+                team_id, [plan.bet.id for plan in done if plan.kind is Kind.ESCALATION], now=now
+            )
+            carded = await outbox_rows.cards_unsent(
+                team_id, (plan.bet.id for plan in done if plan.bet.card_ts is None)
+            )
+            messages: list[Outbox] = []
+            for plan in done:
+                if (
+                    plan.kind is Kind.NUDGE
+                    and plan.bet.card_ts is None
+                    and plan.bet.id not in carded
+                ):
+                    # A bet without a card (imported, or its card never went out) gets it
+                    # just before its first nudge: the sender posts it, stores its ts on the
+                    # bet, and the nudge then goes in the card's thread.
+                    messages.append(
+                        queue.draft(
+                            Kind.CARD, team_id, plan.bet.channel_id, bet_id=plan.bet.id, now=now
+                        )
+                    )
+                    carded.add(plan.bet.id)
+                messages.append(plan.message(now))
+                messages += views.follow([plan.bet], event=plan.kind.value, now=now)
+            await queue.put(messages)
+            await store.write_events([plan.event(now) for plan in done])
+    for kind in kinds:
+        claims.count_taken(kind.value, keys[kind], got[kind], now=now)
+    return done

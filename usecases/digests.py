@@ -8,7 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from bets.hours import due_digest, scheduled_at
+from outbox import queue
+from outbox.kinds import Kind
 from storage import channels as store
+from storage import claims, db
 from storage.models import Channel
 from usecases.flow import DIGEST_WINDOW, ChannelFigures, channel_figures, rules_of
 
@@ -62,8 +65,24 @@ async def figures(digest: DueDigest, now: datetime) -> ChannelFigures:
 async def settle(
     digest: DueDigest, *, payload: dict[str, Any] | None, now: datetime, owner: str
 ) -> bool:
-    """Claim the digest, queue it (None: nothing to say) and remember the day, together.
-    False when another replica settled it first."""
-    return await store.record_digest(
-        digest.channel, day=digest.day, now=now, payload=payload, owner=owner
-    )
+    """Claim the digest, queue it (None: nothing to say) and remember the day, in one unit
+    of work. False when another replica settled it first."""
+    channel = digest.channel
+    key = (f"channel:{channel.team_id}:{channel.channel_id}", digest.day.isoformat())
+    async with db.unit_of_work():
+        got = await claims.take(
+            "digest",
+            [key],
+            team_id=channel.team_id,
+            owner=owner,
+            now=now,
+            status="done" if payload else "skipped",
+            note="" if payload else "nothing to say",
+        )
+        if not got:
+            return False
+        if payload is not None:
+            await queue.enqueue(Kind.DIGEST, channel.team_id, channel.channel_id, payload, now=now)
+        await store.note_digest(channel, day=digest.day, now=now, posted=payload is not None)
+    claims.count_taken("digest", [key], got, now=now)
+    return True

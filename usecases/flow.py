@@ -20,7 +20,8 @@ from bets.metrics import (
     sle,
 )
 from bets.timing import ChannelRules
-from outbox import rows as outbox_store
+from outbox import queue
+from outbox.kinds import Kind
 from storage import bets as bet_store
 from storage import channels as store
 from storage.models import Channel
@@ -138,9 +139,7 @@ async def report(ctx: Context, actor: Actor, window: timedelta) -> ChannelFigure
 async def queue_report(figures: ChannelFigures, payload: dict[str, Any], *, now: datetime) -> int:
     """Queue the report's message in its channel; returns its outbox id (sent right away
     by the listener, by the outbox otherwise)."""
-    row = await outbox_store.enqueue(
-        figures.team_id, figures.channel_id, "report", payload, now=now
-    )
+    row = await queue.enqueue(Kind.REPORT, figures.team_id, figures.channel_id, payload, now=now)
     return int(row.id)
 
 

@@ -72,7 +72,6 @@ def _not_found(number: int | None, key: str) -> Refusal:
 class Api:
     def __init__(self, runtime: Runtime) -> None:
         self.ctx = runtime.answers.context
-        self.sender = runtime.sender
         settings = runtime.settings
         self.buckets = Buckets(rate=settings.hypobot_api_rate, burst=settings.hypobot_api_burst)
 
@@ -332,9 +331,9 @@ class Api:
         return web.json_response(dumped(BetRecords.model_validate(records)))
 
     async def _done(self, caller: tokens.Caller, event: str, number: int) -> None:
-        """A change went through: note the token's use, send the cards and thread messages."""
+        """A change went through: note the token's use (its cards and thread messages are on
+        their way: the outbox's doorbell rang when they were committed)."""
         await tokens.used(self.ctx, caller)
-        self.sender.kick()
         log.info(event, extra={"team_id": caller.team_id, "token": caller.name, "bet": number})
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from outbox import rows as outbox_store
+from outbox import queue
 from outbox.kinds import Kind
 from storage.models import Channel, Claim, Outbox
 from tests.conftest import Hypobot
@@ -201,7 +201,7 @@ async def _pending_rows(now: datetime) -> int:
     for channel in CHANNELS:
         for n in range(3):
             await stored_bet(channel, n, now)
-            await outbox_store.enqueue("T1", channel, Kind.REPORT, {"text": f"notice {n}"}, now=now)
+            await queue.enqueue(Kind.REPORT, "T1", channel, {"text": f"notice {n}"}, now=now)
     # No digest of the real day gets in the way of counting.
     await Channel.all().update(digest_enabled=False)
     return await Outbox.filter(status="pending").count()

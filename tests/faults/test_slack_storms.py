@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bets.lifecycle import Move, MoveRequest
+from outbox import queue
 from outbox import rows as outbox_store
 from outbox.kinds import Kind
 from outbox.pacing import Limits
@@ -31,15 +32,17 @@ METHODS = ("chat.postMessage", "chat.update")
 
 
 async def _queue_messages(hypobot: Hypobot, channels: tuple[str, ...] = (*LIVE, ARCHIVED)) -> None:
-    """Cards (posts, then updates waiting for their post) and notices in `channels`."""
+    """Cards (posts, then updates waiting for their post) and notices in `channels`, queued
+    as by another replica: the passes the test runs send them."""
+    hypobot.runtime.sender.stop_hearing()
     now = hypobot.clock()
     for channel in channels:
         for n in range(3 if channel != ARCHIVED else 1):
             bet = await stored_bet(channel, n, now)
             if n == 0:  # a second card row: an update that must wait for the post
                 await moved("T1", bet.id, MoveRequest(Move.START), now=now)
-            await outbox_store.enqueue(
-                "T1", channel, Kind.REPORT, {"text": f"notice {n} in {channel}"}, now=now
+            await queue.enqueue(
+                Kind.REPORT, "T1", channel, {"text": f"notice {n} in {channel}"}, now=now
             )
     hypobot.fake.archived_channels.add(ARCHIVED)
 

@@ -6,9 +6,10 @@ the outbox's own pace: a channel's burst then one post a second, a workspace's r
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from outbox import rows as outbox_store
+from outbox import queue
 from outbox.kinds import Kind
 from outbox.pacing import Limits
 from storage.models import Bet, Outbox
@@ -20,6 +21,14 @@ async def _new_bet(hypobot: Hypobot, channel: str = "C1") -> None:
     status, _ = await hypobot.command(f"new {ONE_LINER}", channel_id=channel)
     assert status == 200
     await hypobot.runtime.sender.drain()
+
+
+async def queued_elsewhere(
+    kind: Kind, team_id: str, channel_id: str, payload: dict[str, Any], *, now: datetime
+) -> None:
+    """A row queued by another replica: this process's sender hears no doorbell for it, and
+    sends it when a pass (`deliver`) finds it."""
+    await queue.draft(kind, team_id, channel_id, payload=payload, now=now).save()
 
 
 async def test_rate_limited_post_waits_retry_after_in_the_pass_then_is_sent_once(
@@ -45,7 +54,7 @@ async def test_a_channel_limited_once_posts_the_rest_of_its_queue_a_second_apart
     hypobot.fake.retry_after = 1
     now = hypobot.clock()
     for n in range(3):
-        await outbox_store.enqueue("T1", "C1", Kind.REPORT, {"text": f"notice {n}"}, now=now)
+        await queued_elsewhere(Kind.REPORT, "T1", "C1", {"text": f"notice {n}"}, now=now)
     await hypobot.runtime.sender.deliver(now=now)
     assert [m["text"] for m in hypobot.fake.messages["C1"]] == [f"notice {n}" for n in range(3)]
     calls = hypobot.fake.calls_to("chat.postMessage")
@@ -122,9 +131,7 @@ async def _queue_notices(hypobot: Hypobot, channels: list[str], each: int = 1, t
     for channel in channels:
         hypobot.fake.invite(channel)
         for n in range(each):
-            await outbox_store.enqueue(
-                team, channel, Kind.REPORT, {"text": f"{channel} {n}"}, now=now
-            )
+            await queued_elsewhere(Kind.REPORT, team, channel, {"text": f"{channel} {n}"}, now=now)
 
 
 def _answered(hypobot: Hypobot, status: int) -> int:

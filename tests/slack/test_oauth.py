@@ -24,7 +24,7 @@ from bot.server import web_app
 from console.fakeslack import FakeSlack, serve_on_loopback
 from console.signing import SlackClient, event_body, sign
 from ops.settings import Settings, SettingsError, load_settings
-from outbox import rows as outbox_store
+from outbox import queue
 from outbox.clients import InstalledWorkspaces
 from outbox.kinds import Kind
 from storage import db
@@ -352,7 +352,7 @@ async def test_app_uninstalled_forgets_the_tokens_and_later_rows_fail_as_no_inst
     assert await Installation.filter(team_id="T3").exists()
     assert await Bet.filter(team_id="T2").exists()  # the team's data stays until purged
     now = installable.clock()
-    row = await outbox_store.enqueue("T2", "C2", Kind.REPORT, {"text": "hello"}, now=now)
+    row = await queue.enqueue(Kind.REPORT, "T2", "C2", {"text": "hello"}, now=now)
     await installable.deliver()
     failed = await Outbox.get(id=row.id)
     assert failed.status == "failed"

@@ -75,7 +75,6 @@ def bet_button(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             await respond_safely(
                 respond, text=reply.text, response_type="ephemeral", replace_original=False
             )
-        runtime.sender.kick()
 
     return handle
 

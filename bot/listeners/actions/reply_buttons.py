@@ -91,6 +91,5 @@ def reply_button(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 await respond_safely(
                     respond, text=reply.text, response_type="ephemeral", replace_original=False
                 )
-        runtime.sender.kick()
 
     return handle

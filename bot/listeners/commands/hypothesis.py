@@ -28,6 +28,7 @@ log = logging.getLogger("hypobot.commands")
 ACK_BUDGET_S = 1.5
 WORKING = "⏳ Working on it…"
 
+POSTED_WAIT_S = 10.0  # how long a report's chart waits for the report another sender is posting
 MODAL_FAILED = (
     "Slack couldn't open the New bet form just now. Try `/hypothesis` again, or create the "
     "bet in one line: `/hypothesis new We believe <change> for <whom> will <outcome>. "
@@ -42,9 +43,10 @@ async def post_with_chart(
     outbox_id: int,
     chart: bytes | None,
 ) -> None:
-    """Send a queued message now and put its chart in the message's thread."""
+    """Send a queued message now (unless a sender has taken it already) and put its chart
+    in the message's thread."""
     await runtime.sender.deliver(ids=[outbox_id])
-    posted = await runtime.sender.posted(team_id, outbox_id)
+    posted = await runtime.sender.posted(team_id, outbox_id, wait_s=POSTED_WAIT_S)
     if chart is None or posted is None:
         return  # not sent yet: the outbox retries the message; the chart is best effort
     channel_id, message_ts = posted
@@ -141,8 +143,5 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 await answer_later(runtime, respond, reply, replace_original=True)
         if reply.outbox_id is not None:
             await post_with_chart(runtime, client, actor.team_id, reply.outbox_id, reply.chart)
-        # Cards can wait for the acks and answers people are waiting for: the senders
-        # start once those are out (at once when nothing else is under way).
-        runtime.backlog.when_idle(runtime.sender.kick)
 
     return handle

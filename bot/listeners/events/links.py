@@ -57,7 +57,7 @@ def link_shared_in_channel(runtime: Runtime) -> Callable[..., Awaitable[None]]:
         team_id = str(context.team_id)  # the receiving workspace, as for thread replies
         urls = links_in(event.get("text") or "")
         try:
-            queued = await links.notice_links(
+            await links.notice_links(
                 runtime.answers.context,
                 team_id=team_id,
                 channel_id=event["channel"],
@@ -67,8 +67,5 @@ def link_shared_in_channel(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             )
         except Exception as error:
             failure_text(error, where="link_shared_in_channel")
-            return
-        if queued:
-            runtime.sender.kick()
 
     return handle

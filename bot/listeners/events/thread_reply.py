@@ -51,7 +51,7 @@ def thread_reply(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 permalink = found.get("permalink")
             except SlackApiError:
                 pass  # the evidence stands without its permalink
-            recorded = await runtime.answers.thread_reply(
+            await runtime.answers.thread_reply(
                 team_id=str(team_id),
                 channel_id=event["channel"],
                 thread_ts=event["thread_ts"],
@@ -62,8 +62,5 @@ def thread_reply(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             )
         except Exception as error:
             failure_text(error, where="thread_reply")
-            return
-        if recorded:
-            runtime.sender.kick()
 
     return handle

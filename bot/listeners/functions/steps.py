@@ -82,7 +82,6 @@ def step_listener(
         if isinstance(outputs, Refused):
             await fail_with(fail, refusal(outputs), step=step, why=outputs.why)
             return
-        runtime.sender.kick()  # the card, or the thread message, goes out now
         await _end(complete, outputs, step=step, outcome="completed")
 
     return handle

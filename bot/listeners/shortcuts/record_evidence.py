@@ -122,6 +122,5 @@ def record_evidence_submission(runtime: Runtime) -> Callable[..., Awaitable[None
         view = shortcut_blocks.recorded_view(reply.bet, verdict)
         await ack(response_action="update", view=view)
         log.info("evidence.shortcut", extra={"team_id": actor.team_id, "bet_id": reply.bet.id})
-        runtime.sender.kick()
 
     return handle

@@ -65,6 +65,5 @@ def close_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             await show_errors(ack, {ids.F_TEXT: reply.text})
             return
         await ack()
-        runtime.sender.kick()
 
     return handle

@@ -81,7 +81,6 @@ def new_bet_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             await show_errors(ack, {ids.F_EXPECT: reply.text})
             return
         await ack()
-        runtime.sender.kick()
         await client.chat_postEphemeral(channel=channel_id, user=actor.user_id, text=reply.text)
 
     return handle

@@ -1,0 +1,79 @@
+"""The one fan-out point: whatever changes a bet (a command, a button, a form, a thread
+reply, the API, a workflow step, an import, a job) writes the change's event here, and in
+the same unit of work queues every view of the bet that must follow it. A new view is one
+more line in `_views`; no use case names a view itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bets.metrics import BetFacts
+from outbox import queue
+from outbox.kinds import Kind
+from storage import bets as store
+from storage.models import Bet, Outbox
+
+# Changes the card does not show (it shows no nudge count, nor who was told): the other
+# views still follow them.
+_NOT_ON_CARD = frozenset({Kind.NUDGE.value, Kind.ESCALATION.value})
+
+
+def _views(
+    team_id: str, channel_id: str, bet_id: int | None, *, event: str, now: datetime
+) -> list[Outbox]:
+    """The outbox rows that bring every view of the bet up to date with a change of kind
+    `event`. Each is rendered when it is sent, from the bet as it is then."""
+    views = []
+    if event not in _NOT_ON_CARD:
+        views.append(queue.draft(Kind.CARD, team_id, channel_id, bet_id=bet_id, now=now))
+    return views
+
+
+def new_bet(team_id: str, channel_id: str, *, now: datetime) -> list[Outbox]:
+    """The views of a bet being created (its id is filled in when it is written)."""
+    return _views(team_id, channel_id, None, event="created", now=now)
+
+
+def created(views: Sequence[Outbox]) -> None:
+    """`new_bet`'s rows were written with the bet: the sender hears of them after commit."""
+    queue.written(views)
+
+
+async def changed(
+    bet: Bet,
+    *,
+    actor_id: str,
+    now: datetime,
+    kind: str,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    data: dict[str, Any] | None = None,
+    messages: Iterable[Outbox] = (),
+) -> None:
+    """Record a change of `bet` (its event) and queue every view that must follow it, with
+    the change's own `messages` (say, Hypobot's answer in the bet's thread), in the
+    caller's unit of work."""
+    await store.write_event(
+        bet,
+        team_id=bet.team_id,
+        actor_id=actor_id,
+        now=now,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        data=data,
+    )
+    await queue.put([*_views(bet.team_id, bet.channel_id, bet.id, event=kind, now=now), *messages])
+
+
+def follow(bets: Iterable[BetFacts], *, event: str, now: datetime) -> list[Outbox]:
+    """The views of several bets changed at once by a job (whose events it writes in bulk
+    itself), to queue with its own rows."""
+    return [
+        view
+        for bet in bets
+        for view in _views(bet.team_id, bet.channel_id, bet.id, event=event, now=now)
+    ]
