@@ -1,36 +1,53 @@
-"""Forecasts that count every bet (docs/rules.md, F1–F3) as specifications.
+"""Forecasts that count every bet (docs/rules.md, F1–F6) as specifications.
 
 Every figure is checked against numbers worked out by hand, or against a textbook
-Kaplan–Meier written here, independent of bets/forecasts.py.
+Kaplan–Meier and brute-force references written here, independent of bets/forecasts.py.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bets.forecasts import (
     MIN_HEARD,
+    BetForecast,
     ConfiguredBecause,
+    NoForecast,
+    NoForecastReason,
     Observation,
+    RecordedForecast,
+    Settled,
     SleSource,
+    awaiting_set,
+    chance,
     estimate,
+    forecast,
+    forecast_of,
+    heard_at_least,
     heard_percentiles,
     kaplan_meier,
+    likely_heard,
     sample,
+    settle,
     sle_from,
     sle_met,
+    track_record,
 )
 from bets.lifecycle import State
 from bets.metrics import BetFacts
 
 NOW = datetime(2026, 4, 30, 12, 0, tzinfo=UTC)
 SETTINGS = settings(max_examples=200, deadline=None)
+P85 = Fraction(17, 20)
 
 
 def days(n: float) -> timedelta:
@@ -96,6 +113,23 @@ def textbook_percentile(
         if survival <= 1 - Fraction(p):
             return time
     return None
+
+
+def brute_force_at_least(chances: Sequence[Fraction]) -> list[Fraction]:
+    """P(at least k heard), summing every heard/unheard combination."""
+    tails = [Fraction(0)] * (len(chances) + 1)
+    for outcome in itertools.product((False, True), repeat=len(chances)):
+        weight = Fraction(1)
+        for heard, value in zip(outcome, chances, strict=True):
+            weight *= value if heard else 1 - value
+        for k in range(sum(outcome) + 1):
+            tails[k] += weight
+    return tails
+
+
+def brute_force_count(chances: Sequence[Fraction], p: Fraction) -> int:
+    tails = brute_force_at_least(chances)
+    return max(k for k, tail in enumerate(tails) if tail >= p)
 
 
 # --------------------------------------------------------------------------- strategies
@@ -421,3 +455,349 @@ def test_f3_killing_a_waiting_bet_never_raises_sle_met(
     assert after.met == before.met
     if killed_at >= sle:  # killed past the SLE: still a miss
         assert after == before
+
+
+# --------------------------------------------------------------------------- F4
+
+
+def _ten_heard_and(waiting: float) -> tuple[Observation, ...]:
+    return (*observations("1 2 3 4 5 6 7 8 9 10"), Observation(11, days(waiting), False))
+
+
+def test_f4_forecast_is_the_first_instant_the_chance_reaches_85_percent() -> None:
+    # heard 1..10 and this bet waiting 3 days: S(3) = 8/11; S(8) = 16/77, S(9) = 8/77.
+    # chance by 8 days: 1 − (16/77)/(8/11) = 5/7 (71 %); by 9 days: 6/7 (86 %)
+    survival = kaplan_meier(_ten_heard_and(3))
+    assert chance(survival, days(3), days(8)) == Fraction(5, 7)
+    assert chance(survival, days(3), days(9)) == Fraction(6, 7)
+    made = forecast(survival, number=11, shipped_at=NOW - days(3), now=NOW)
+    assert isinstance(made, BetForecast)
+    assert (made.by, made.shown) == (NOW + days(6), NOW + days(6))
+    assert (made.age, made.heard, made.reached) == (days(3), 10, 9)
+
+
+def test_f4_forecast_is_never_shown_before_the_expected_date() -> None:
+    survival = kaplan_meier(_ten_heard_and(3))
+    later = forecast(
+        survival, number=11, shipped_at=NOW - days(3), now=NOW, expected_at=NOW + days(10)
+    )
+    earlier = forecast(
+        survival, number=11, shipped_at=NOW - days(3), now=NOW, expected_at=NOW + days(2)
+    )
+    assert isinstance(later, BetForecast) and isinstance(earlier, BetForecast)
+    assert (later.by, later.shown) == (NOW + days(6), NOW + days(10))
+    assert earlier.shown == NOW + days(6)
+
+
+def test_f4_no_forecast_under_five_heard() -> None:
+    survival = kaplan_meier(observations("1 2 3 4 3c"))
+    made = forecast(survival, number=5, shipped_at=NOW - days(3), now=NOW)
+    assert made == NoForecast(5, NoForecastReason.NOT_ENOUGH_HISTORY, heard=4, others_as_long=2)
+
+
+def test_f4_no_forecast_for_a_bet_that_waited_longer_than_all_but_four_bets() -> None:
+    # waiting 8 days: heard 8, 9, 10 and itself reached 8 days: 4 < 5
+    survival = kaplan_meier(_ten_heard_and(8))
+    made = forecast(survival, number=11, shipped_at=NOW - days(8), now=NOW)
+    assert made == NoForecast(11, NoForecastReason.WAITED_LONGER, heard=10, others_as_long=3)
+    outside = kaplan_meier(observations("1 2 3 4 5 6 7 8 9 10"))
+    alone = forecast(outside, number=11, shipped_at=NOW - days(8), now=NOW, in_sample=False)
+    assert isinstance(alone, NoForecast) and alone.others_as_long == 3
+
+
+def test_f4_five_bets_that_waited_as_long_are_enough() -> None:
+    # waiting 7 days: heard 7, 8, 9, 10 and itself
+    made = forecast(kaplan_meier(_ten_heard_and(7)), number=11, shipped_at=NOW - days(7), now=NOW)
+    assert isinstance(made, BetForecast) and made.reached == 5
+
+
+def test_f4_no_forecast_when_the_chance_never_reaches_85_percent() -> None:
+    survival = kaplan_meier(observations("1 2 3 4 5 30c 30c 30c 30c 30c 0c"))
+    made = forecast(survival, number=11, shipped_at=NOW, now=NOW)
+    assert isinstance(made, NoForecast) and made.reason is NoForecastReason.NOT_REACHED
+
+
+def test_f4_forecast_at_shipping_is_the_85th_percentile_from_shipping() -> None:
+    survival = kaplan_meier(observations(" ".join(str(n) for n in range(1, 21))))
+    made = forecast(survival, number=21, shipped_at=NOW, now=NOW, in_sample=False)
+    assert isinstance(made, BetForecast) and made.by == NOW + days(17)
+
+
+def test_f4_forecast_of_a_stored_bet_takes_its_expected_date() -> None:
+    survival = kaplan_meier(_ten_heard_and(3))
+    bet = BetFacts(
+        number=11,
+        state=State.SHIPPED,
+        created_at=NOW - days(5),
+        started_at=None,
+        shipped_at=NOW - days(3),
+        closed_at=None,
+        first_feedback_at=None,
+        expect_within=days(12),
+    )
+    made = forecast_of(survival, bet, now=NOW)
+    assert isinstance(made, BetForecast) and made.shown == NOW + days(9)
+
+
+def test_f4_only_a_shipped_bet_has_a_forecast() -> None:
+    bet = replace(shipped(1, shipped=3), state=State.BUILDING, shipped_at=None)
+    with pytest.raises(ValueError):
+        forecast_of(kaplan_meier(_ten_heard_and(3)), bet, now=NOW)
+
+
+def test_f4_no_chance_within_no_time() -> None:
+    survival = kaplan_meier(_ten_heard_and(3))
+    assert chance(survival, days(3), days(3)) == 0
+    assert chance(survival, days(3), days(2)) == 0
+
+
+def textbook_forecast(data: Sequence[Observation], age: timedelta) -> timedelta | str:
+    rows = textbook_km(data)
+    if sum(1 for o in data if o.heard) < 5:
+        return "not_enough_history"
+    if sum(1 for o in data if o.time >= age) < 5:
+        return "waited_longer"
+    level = (1 - P85) * textbook_s(rows, age)
+    for time, _, _, survival in rows:
+        if time > age and survival <= level:
+            return time
+    return "not_reached"
+
+
+@SETTINGS
+@given(samples, day_counts)
+def test_f4_matches_the_textbook_conditional_curve(
+    data: tuple[Observation, ...], age_days: int
+) -> None:
+    age = days(age_days)
+    with_bet = (*data, Observation(0, age, False))
+    made = forecast(kaplan_meier(with_bet), number=0, shipped_at=NOW - age, now=NOW)
+    expected = textbook_forecast(with_bet, age)
+    if isinstance(expected, str):
+        assert isinstance(made, NoForecast) and made.reason == expected
+        assert made.others_as_long == sum(1 for o in data if o.time >= age)
+    else:
+        assert isinstance(made, BetForecast) and made.by == NOW - age + expected
+
+
+# --------------------------------------------------------------------------- F5
+
+
+def _member(survival_data: tuple[Observation, ...], number: int, age: float) -> BetForecast:
+    made = forecast(
+        kaplan_meier(survival_data),
+        number=number,
+        shipped_at=NOW - days(age),
+        now=NOW,
+        in_sample=False,
+    )
+    assert isinstance(made, BetForecast)
+    return made
+
+
+TWO_A_DAY = observations(" ".join(f"{n} {n}" for n in range(1, 11)))  # S(t) = (20 − 2t)/20
+
+
+def test_f5_all_heard_when_the_product_of_chances_reaches_85_percent() -> None:
+    # two bets shipped now: each heard by t days with t/10, own forecast 9 days (S ≤ 3/20);
+    # both: (9/10)² = 81 % < 85 % ≤ (10/10)²
+    survival = kaplan_meier(TWO_A_DAY)
+    members = [_member(TWO_A_DAY, 1, 0), _member(TWO_A_DAY, 2, 0)]
+    assert [m.by for m in members] == [NOW + days(9), NOW + days(9)]
+    outlook = awaiting_set(survival, members, now=NOW)
+    assert outlook.all_heard_by == NOW + days(10)
+    assert outlook.all_heard_shown == NOW + days(10)
+
+
+def test_f5_week_count_is_the_largest_k_likely_heard() -> None:
+    # by 7 days each is heard with 7/10: at least 1 of 2 is 91 %, both 49 %
+    survival = kaplan_meier(TWO_A_DAY)
+    members = [_member(TWO_A_DAY, 1, 0), _member(TWO_A_DAY, 2, 0)]
+    outlook = awaiting_set(survival, members, now=NOW)
+    assert (outlook.horizon, outlook.heard_by_horizon) == (NOW + days(7), 1)
+
+
+def test_f5_product_exactly_85_percent_is_reached() -> None:
+    twenty = observations(" ".join(str(n) for n in range(1, 21)))
+    outlook = awaiting_set(kaplan_meier(twenty), [_member(twenty, 1, 0)], now=NOW)
+    assert outlook.all_heard_by == NOW + days(17)  # 17/20 exactly
+
+
+def test_f5_set_date_is_never_shown_before_a_members_expected_date() -> None:
+    survival = kaplan_meier(TWO_A_DAY)
+    first = _member(TWO_A_DAY, 1, 0)
+    second = replace(_member(TWO_A_DAY, 2, 0), expected_at=NOW + days(30))
+    outlook = awaiting_set(survival, [first, second], now=NOW)
+    assert outlook.all_heard_by == NOW + days(10)
+    assert outlook.all_heard_shown == NOW + days(30)
+
+
+def test_f5_not_reached_when_the_chances_stop_short() -> None:
+    # one in ten is never heard: each bet's chance ends at 90 %, both at 81 %
+    data = observations("1 2 3 4 5 6 7 8 9 20c")
+    survival = kaplan_meier(data)
+    outlook = awaiting_set(survival, [_member(data, 1, 0), _member(data, 2, 0)], now=NOW)
+    assert outlook.all_heard_by is None and outlook.all_heard_shown is None
+
+
+def test_f5_bets_without_a_forecast_are_named_and_left_out() -> None:
+    survival = kaplan_meier(TWO_A_DAY)
+    without = NoForecast(9, NoForecastReason.WAITED_LONGER, heard=20, others_as_long=2)
+    outlook = awaiting_set(survival, [without, _member(TWO_A_DAY, 1, 0)], now=NOW)
+    assert outlook.without == (without,)
+    assert [m.number for m in outlook.members] == [1]
+    empty = awaiting_set(survival, [without], now=NOW)
+    assert (empty.members, empty.all_heard_by, empty.heard_by_horizon) == ((), None, 0)
+
+
+def test_f5_likely_count_decides_exact_ties_exactly() -> None:
+    assert likely_heard([P85]) == 1
+    assert likely_heard([P85 - Fraction(1, 10**30)]) == 0
+    assert likely_heard([P85 + Fraction(1, 10**30)]) == 1
+    assert likely_heard([Fraction(1), P85, Fraction(1)]) == 3
+
+
+members_ages = st.lists(st.integers(0, 8), min_size=1, max_size=4)
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(day_counts, st.just(True)), min_size=MIN_HEARD, max_size=15),
+    st.lists(st.tuples(st.integers(0, 20), st.booleans()), max_size=10),
+    members_ages,
+)
+def test_f5_matches_brute_force_over_every_candidate_instant(
+    heard: list[tuple[int, bool]], others: list[tuple[int, bool]], ages: list[int]
+) -> None:
+    base = _numbered(heard + others)
+    data = (*base, *(Observation(100 + i, days(a), False) for i, a in enumerate(ages)))
+    survival = kaplan_meier(data)
+    made = [
+        forecast(survival, number=100 + i, shipped_at=NOW - days(a), now=NOW)
+        for i, a in enumerate(ages)
+    ]
+    members = [m for m in made if isinstance(m, BetForecast)]
+    outlook = awaiting_set(survival, made, now=NOW)
+    assert outlook == awaiting_set(survival, list(reversed(made)), now=NOW)
+
+    rows = textbook_km(data)
+
+    def chance_by(member: BetForecast, instant: datetime) -> Fraction:
+        waited = textbook_s(rows, member.age)
+        return 1 - textbook_s(rows, instant - member.shipped_at) / waited
+
+    candidates = sorted({m.shipped_at + t for m in members for t, *_ in rows if t > m.age})
+    expected_date = None
+    for instant in candidates:
+        product = Fraction(1)
+        for member in members:
+            product *= chance_by(member, instant)
+        if product >= P85:
+            expected_date = instant
+            break
+    assert outlook.all_heard_by == expected_date
+    if expected_date is not None:
+        assert all(outlook.all_heard_by >= m.by for m in members)
+        shown = outlook.all_heard_shown
+        assert shown is not None and all(shown >= m.shown for m in members)
+
+    week = [chance_by(m, NOW + days(7)) for m in members]
+    assert outlook.heard_by_horizon == (brute_force_count(week, P85) if members else 0)
+
+
+def fractions_up_to(denominator: int, low: Fraction = Fraction(0)) -> st.SearchStrategy[Fraction]:
+    """Chances in [low, 1] with denominators up to `denominator` (faster than st.fractions)."""
+    return st.integers(1, denominator).flatmap(
+        lambda d: st.integers(math.ceil(low * d), d).map(lambda n: Fraction(n, d))
+    )
+
+
+chances = st.lists(fractions_up_to(40), max_size=5)
+
+
+@SETTINGS
+@given(chances)
+def test_f5_poisson_binomial_matches_brute_force_and_starts_at_one(
+    values: list[Fraction],
+) -> None:
+    tails = heard_at_least(values)
+    assert list(tails) == brute_force_at_least(values)
+    assert tails[0] == 1
+    assert likely_heard(values) == brute_force_count(values, P85)
+
+
+@SETTINGS
+@given(chances, st.data(), levels)
+def test_f5_likely_count_never_falls_when_a_chance_rises(
+    values: list[Fraction], draw: st.DataObject, p: str
+) -> None:
+    if not values:
+        assert likely_heard(values, float(p)) == 0
+        return
+    index = draw.draw(st.integers(0, len(values) - 1))
+    raised = draw.draw(fractions_up_to(40, values[index]))
+    higher = [raised if i == index else value for i, value in enumerate(values)]
+    assert likely_heard(higher, float(p)) >= likely_heard(values, float(p))
+
+
+# a consistency check of the fast path against the exact one, on sets too big to enumerate
+@settings(max_examples=40, deadline=None)
+@given(st.lists(fractions_up_to(10**6), min_size=7, max_size=60))
+def test_f5_likely_count_of_a_large_set_is_the_exact_one(values: list[Fraction]) -> None:
+    tails = heard_at_least(values)
+    assert likely_heard(values) == max(k for k, tail in enumerate(tails) if tail >= P85)
+
+
+def test_f5_a_forecast_from_another_curve_is_refused() -> None:
+    # made by hand at 12 days, where the curve below is at 0 and `forecast` gives no date
+    member = BetForecast(1, NOW - days(12), days(12), NOW + days(1), None, heard=5, reached=5)
+    with pytest.raises(ValueError):
+        awaiting_set(kaplan_meier(observations("1 2 3 4 5")), [member], now=NOW)
+
+
+def test_f5_a_chance_outside_0_to_1_is_refused() -> None:
+    with pytest.raises(ValueError):
+        likely_heard([Fraction(3, 2)])
+
+
+# --------------------------------------------------------------------------- F6
+
+
+def test_f6_forecast_is_not_settled_before_its_date() -> None:
+    assert settle(NOW + days(1), None, now=NOW) is None
+
+
+def test_f6_forecast_is_a_hit_when_heard_by_its_date() -> None:
+    assert settle(NOW - days(1), NOW - days(3), now=NOW) is Settled.HIT
+    assert settle(NOW - days(1), NOW - days(1), now=NOW) is Settled.HIT
+    assert settle(NOW, NOW - days(1), now=NOW) is Settled.HIT
+
+
+def test_f6_forecast_is_a_miss_when_heard_later_or_not_at_all() -> None:
+    assert settle(NOW - days(3), NOW - days(1), now=NOW) is Settled.MISS
+    assert settle(NOW - days(3), None, now=NOW) is Settled.MISS
+
+
+def test_f6_track_record_counts_forecasts_settled_in_the_window() -> None:
+    records = [
+        RecordedForecast(1, NOW - days(100), NOW - days(101)),  # before the window
+        RecordedForecast(2, NOW - days(90), NOW - days(91)),  # on its first day: hit
+        RecordedForecast(3, NOW - days(10), None),  # miss
+        RecordedForecast(4, NOW - days(5), NOW - days(1)),  # heard late: miss
+        RecordedForecast(5, NOW, NOW),  # due now: hit
+        RecordedForecast(6, NOW + days(2), NOW - days(1)),  # not due yet
+    ]
+    record = track_record(records, now=NOW, start=NOW - days(90), end=NOW + days(5))
+    assert (record.settled, record.hits, record.misses, record.enough) == (4, 2, 2, False)
+
+
+def test_f6_track_record_is_shown_from_five_settled() -> None:
+    records = [RecordedForecast(n, NOW - days(n), None) for n in range(1, 6)]
+    record = track_record(records, now=NOW, start=NOW - days(90), end=NOW)
+    assert (record.settled, record.hits, record.enough) == (5, 0, True)
+
+
+@pytest.mark.parametrize("p", [0.0, 1.5, -0.1])
+def test_a_probability_level_outside_0_to_1_is_refused(p: float) -> None:
+    with pytest.raises(ValueError):
+        kaplan_meier(observations("1")).percentile(p)
