@@ -12,12 +12,14 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY api api
 COPY bets bets
 COPY bot bot
 COPY console console
 COPY jobs jobs
 COPY ops ops
 COPY outbox outbox
+COPY server server
 COPY storage storage
 COPY usecases usecases
 # No pip inside the virtualenv: the build stage's pip installs into it (--python).

@@ -25,7 +25,7 @@ from typing import Any
 
 from bench import common, prototypes
 from console.fakeslack import FakeSlack, serve_fake_slack
-from console.scratch import admin, drop_database
+from testkit.scratch import admin, drop_database
 
 TARGET_RATIO = 1.25
 CHANNELS = [f"C{n:03d}" for n in range(1, 21)]

@@ -24,8 +24,8 @@ from typing import Any
 
 import aiohttp
 
-from console.scratch import PG_ADMIN_URL, admin, drop_database, with_database
 from storage import db
+from testkit.scratch import PG_ADMIN_URL, admin, drop_database, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"

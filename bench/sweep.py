@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
-import logging
 import sys
 import time
 from collections import Counter
@@ -27,9 +26,11 @@ from typing import Any
 import aiohttp
 
 from bench import common, prototypes, seed
-from bot.app import build
+from bot.renderers import RENDERERS
 from jobs.scheduler import INTERVALS, Jobs
 from ops.settings import Settings
+from outbox.queue import DOORBELL
+from outbox.sender import from_settings
 from storage import db
 from storage.models import Outbox
 
@@ -190,7 +191,6 @@ async def sweep(
             slack_workspace_post_burst=int(WORKSPACE_UNLIMITED),
         )
         await db.connect(url, upgrade=False)
-        logging.getLogger("hypobot.bolt").setLevel(logging.ERROR)  # "token will be ignored"
         counter = common.QueryCounter().install()
         try:
             origin = time.monotonic()
@@ -198,9 +198,10 @@ async def sweep(
             def clock() -> datetime:  # --at, moving on in real time
                 return at + timedelta(seconds=time.monotonic() - origin)
 
-            _, runtime = build(settings, clock=clock)
-            jobs = Jobs(runtime.sender, clock=clock, owner="bench")
-            timed = TimedCourier(runtime.sender, counter, result)
+            sender = from_settings(settings, renderers=RENDERERS, clock=clock)
+            sender.hear(DOORBELL)
+            jobs = Jobs(sender, clock=clock, owner="bench")
+            timed = TimedCourier(sender, counter, result)
             begin = time.perf_counter()
             cpu_before = {"fake Slack": common.cpu_seconds(fake_pid), "jobs": time.process_time()}
             result.passes["digests"] = await timed.run(jobs, "digests", clock())
@@ -223,7 +224,8 @@ async def sweep(
                 "PostgreSQL backends": await postgres_cpu(),
             }
             await check(result, api)
-            await runtime.close()
+            await sender.stop()
+            await sender.clients.close()
         finally:
             counter.remove()
             await db.disconnect()

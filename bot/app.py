@@ -8,25 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import listeners, oauth
 from bot.answers import Answers
-from bot.backlog import Backlog
-from bot.blocks import card as card_blocks
-from bot.runtime import Runtime
+from bot.runtime import Acks, Runtime
 from bot.slack import SingleWorkspaceAuthorize
 from ops.settings import Settings
 from outbox.clients import InstalledWorkspaces, SingleWorkspace, SlackClients, web_client
-from outbox.kinds import Kind
-from outbox.pacing import Limits
-from outbox.queue import DOORBELL
-from outbox.sender import Post, Sender
-from storage import bets as bet_store
-from storage.models import Outbox
+from outbox.sender import Sender
 from usecases.context import Context
 
 log = logging.getLogger("hypobot.app")
@@ -36,26 +28,6 @@ ADMIN_CACHE_S = 300
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-async def card_message(team_id: str, bet_id: int, now: datetime) -> Post | None:
-    """A bet's card as chat.postMessage / chat.update arguments, with its dates in the
-    channel's zone (T7), to replace its card message once posted; None when the bet is gone
-    (purged)."""
-    bet = await bet_store.bet_by_id(team_id, bet_id)
-    if bet is None:
-        return None
-    value = bet_store.bet_value(bet)
-    pivot_of = await bet_store.number_of(bet.team_id, bet.pivot_of_id)  # type: ignore[attr-defined]
-    channel = await bet_store.get_channel(bet.team_id, bet.channel_id)
-    tz = ZoneInfo(channel.timezone if channel else "UTC")
-    blocks = card_blocks.card(value, now=now, tz=tz, pivot_of_number=pivot_of)
-    return Post({"text": card_blocks.card_text(value), "blocks": blocks}, update_ts=bet.card_ts)
-
-
-async def render_card(row: Outbox, now: datetime) -> Post | None:
-    """The card an outbox row asks for, as its bet is when the row is sent."""
-    return await card_message(row.team_id, row.bet_id, now) if row.bet_id else None  # type: ignore[attr-defined]
 
 
 class WorkspaceAdmins:
@@ -88,7 +60,6 @@ class Edge:
 
     app: AsyncApp
     team_clients: SlackClients  # interactive calls (users.info): retried in place
-    outbox_clients: SlackClients  # the outbox keeps its own retry schedule
     authorize: SingleWorkspaceAuthorize | None = None
 
 
@@ -101,7 +72,6 @@ def _one_workspace(settings: Settings, bolt: dict[str, Any]) -> Edge:
     return Edge(
         app,
         team_clients=SingleWorkspace(token, settings.slack_api_url, retries=True),
-        outbox_clients=SingleWorkspace(token, settings.slack_api_url),
         authorize=authorize,
     )
 
@@ -121,17 +91,18 @@ def _any_workspace(settings: Settings, bolt: dict[str, Any], clock: Callable[[],
     return Edge(
         app,
         team_clients=InstalledWorkspaces(installed.bot_token, settings.slack_api_url, retries=True),
-        outbox_clients=InstalledWorkspaces(installed.bot_token, settings.slack_api_url),
     )
 
 
 def build(
     settings: Settings,
     *,
+    sender: Sender,
+    backlog: Acks,
     clock: Callable[[], datetime] = _now,
-    clients: SlackClients | None = None,
 ) -> tuple[AsyncApp, Runtime]:
-    """The Bolt app with every listener registered, and the runtime they share."""
+    """The Bolt app with every listener registered, and the runtime they share; `sender`
+    delivers what they queue, `backlog` counts the requests not yet acked."""
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -154,28 +125,13 @@ def build(
             is_workspace_admin=WorkspaceAdmins(edge.team_clients),
         )
     )
-    sender = Sender(
-        clients or edge.outbox_clients,
-        renderers={Kind.CARD: render_card},
-        clock=clock,
-        limits=Limits(
-            channel_rate=settings.slack_channel_posts_per_second,
-            channel_burst=settings.slack_channel_post_burst,
-            workspace_rate=settings.slack_workspace_posts_per_second,
-            workspace_burst=settings.slack_workspace_post_burst,
-        ),
-    )
-    backlog = Backlog()
-    # Queued rows wake the sender once committed; it starts when the acks and answers people
-    # wait for are out.
-    sender.hear(DOORBELL, when=backlog.when_idle)
     runtime = Runtime(
         settings=settings,
         answers=answers,
         sender=sender,
+        backlog=backlog,
         authorize=edge.authorize,
         clients=(edge.team_clients, sender.clients),
-        backlog=backlog,
     )
     listeners.register(edge.app, runtime)
     return edge.app, runtime

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.answers import Answers
-from bot.backlog import Backlog
 from bot.slack import SingleWorkspaceAuthorize
 from ops.settings import Settings, SettingsError
 from outbox.clients import SlackClients
@@ -18,14 +19,28 @@ from outbox.sender import Sender
 log = logging.getLogger("hypobot.runtime")
 
 
+class Acks(Protocol):
+    """The Slack requests this process has received and not yet acknowledged (the HTTP
+    server counts them: server/backlog.py). Under a burst a command acks at once and works
+    out its answer once the others' acks are out."""
+
+    def others_waiting(self) -> bool: ...
+
+    def acked(self) -> None: ...
+
+    def owing(self) -> AbstractAsyncContextManager[None]: ...
+
+    def turn(self) -> AbstractAsyncContextManager[None]: ...
+
+
 @dataclass
 class Runtime:
     settings: Settings
     answers: Answers
     sender: Sender
+    backlog: Acks  # Slack requests not yet acked
     authorize: SingleWorkspaceAuthorize | None = None
     clients: tuple[SlackClients, ...] = ()  # closed with the runtime
-    backlog: Backlog = field(default_factory=Backlog)  # Slack requests not yet acked
 
     async def close(self) -> None:
         """Stop the sender's senders (unsent rows go back), close Slack connections and

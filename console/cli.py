@@ -57,13 +57,13 @@ def _at(text: str | None) -> datetime:
 
 
 async def _serve(settings: Settings) -> None:
-    from bot.app import build
-    from bot.server import serve
     from jobs.scheduler import Jobs, replica_id
     from jobs.scheduler import start as start_scheduler
+    from server.process import assemble, serve
 
     async with db.connected(settings.database_url):
-        app, runtime = build(settings)
+        process = assemble(settings)
+        runtime = process.runtime
         owner = replica_id()
 
         def start_jobs() -> Any:
@@ -72,8 +72,7 @@ async def _serve(settings: Settings) -> None:
 
         on = settings.hypobot_scheduler == "on"
         await serve(
-            app,
-            runtime,
+            process,
             host=settings.host,
             port=settings.port,
             start_jobs=start_jobs if on else None,

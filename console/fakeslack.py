@@ -34,7 +34,6 @@ MESSAGE_METHODS = frozenset(
     {"chat.postMessage", "chat.update", "chat.postEphemeral", "response_url"}
 )
 TOKENLESS_METHODS = frozenset({"oauth.v2.access"})
-WILDCARD = "*"
 
 
 @dataclass
@@ -197,19 +196,6 @@ def _require(params: Json, name: str, error: str = "invalid_arguments") -> Any:
     return value
 
 
-def _lookup(table: dict[str, Any], method: str) -> Any:
-    return table.get(method, table.get(WILDCARD))
-
-
-def _consume(counters: dict[str, int], method: str) -> bool:
-    """Use up one of the upcoming calls configured for `method` (or "*")."""
-    for key in (method, WILDCARD):
-        if counters.get(key, 0) > 0:
-            counters[key] -= 1
-            return True
-    return False
-
-
 @asynccontextmanager
 async def serve_on_loopback(app: web.Application) -> AsyncIterator[str]:
     """Serve an aiohttp app on 127.0.0.1 at a free port; yields "http://127.0.0.1:PORT"."""
@@ -241,14 +227,9 @@ class FakeSlack:
         self.root_url = ""  # "http://127.0.0.1:PORT/" once served
         self.calls: list[Call] = []
         self.block_errors: list[str] = []
-        # behaviours
-        self.delay: dict[str, float] = {}
-        self.fail: dict[str, str] = {}
+        # behaviours: Slack's posting limits are off unless asked for (per_channel_rate,
+        # per_workspace_rate); testkit.faults adds misbehaviour on request
         self.archived_channels: set[str] = set()
-        self.rate_limit: dict[str, int] = {}
-        self.retry_after = 1
-        self.server_errors: dict[str, int] = {}
-        self.server_error_status = 500
         self.per_channel_rate: float | None = None
         self.burst = 3
         # A workspace-wide posting limit on top of the channels' (None: none), like Slack's.
@@ -440,23 +421,12 @@ class FakeSlack:
     async def _misbehave_or_answer(
         self, call: Call, answer: Callable[[Call], web.Response]
     ) -> web.Response:
-        """Apply configured delays and misbehaviours, else let `answer` reply."""
-        seconds = _lookup(self.delay, call.method)
-        if seconds:
-            await asyncio.sleep(seconds)
-        if _consume(self.server_errors, call.method):
-            return web.json_response(
-                {"ok": False, "error": "fatal_error"}, status=self.server_error_status
-            )
-        if _consume(self.rate_limit, call.method):
-            return self._ratelimited(self.retry_after)
+        """Slack's posting limits when set (a 429 with Retry-After), else let `answer`
+        reply. Subclasses add misbehaviour here (testkit.faults)."""
         if call.method == "chat.postMessage":
             wait = self._posting_wait(call)
             if wait:
                 return self._ratelimited(wait)
-        error = _lookup(self.fail, call.method)
-        if error:
-            return SlackError(error).response()
         return answer(call)
 
     @staticmethod
@@ -902,17 +872,12 @@ class FakeSlack:
 
 
 @asynccontextmanager
-async def serve_fake_slack(team_id: str = "T1") -> AsyncIterator[FakeSlack]:
-    """Run a FakeSlack on a free loopback port for the duration of the block.
-
-    Typical fixture::
-
-        @pytest.fixture
-        async def fake_slack():
-            async with serve_fake_slack() as fake:
-                yield fake
-    """
-    fake = FakeSlack(team_id)
+async def serve_fake_slack(
+    team_id: str = "T1", *, fake: FakeSlack | None = None
+) -> AsyncIterator[FakeSlack]:
+    """Run a FakeSlack (or `fake`, say a misbehaving one) on a free loopback port for the
+    duration of the block."""
+    fake = fake or FakeSlack(team_id)
     async with serve_on_loopback(fake.web_app()) as root:
         fake.root_url = f"{root}/"
         yield fake

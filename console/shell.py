@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import re
+import secrets
 import shlex
 import tempfile
 import time
@@ -25,8 +26,8 @@ from slack_bolt.response import BoltResponse
 
 from bets.durations import parse_duration
 from bets.keys import format_key, parse_key
-from bot.app import build, card_message
 from bot.blocks.text import escape
+from bot.renderers import card_message
 from bot.runtime import Runtime
 from console import forms, render
 from console.fakeslack import FakeSlack, serve_fake_slack
@@ -43,6 +44,7 @@ from console.signing import (
 )
 from jobs.scheduler import Jobs
 from ops.settings import Settings
+from server.process import assemble
 from storage import bets as bet_store
 from storage import db
 from storage.models import Bet
@@ -57,7 +59,8 @@ USER_NAME = "you"
 CHANNEL_ID = "CGENERAL"
 CHANNEL_NAME = "general"
 BOT_TOKEN = "xoxb-console"
-SIGNING_SECRET = "hypobot-console-signing-secret"
+# The console signs what it feeds the app with a secret of its own, new each session.
+SIGNING_SECRET = secrets.token_hex(16)
 JOB_NAMES = ("nudges", "digests", "outbox")
 SETTLE_TIMEOUT_S = 30
 # Bolt runs a listener that acks early as a task with this name (slack_bolt AsyncioListenerRunner).
@@ -185,7 +188,8 @@ class Console:
                 "deliver its queued messages to a pretend Slack. Give the console its own "
                 "file, e.g. DATABASE_URL=sqlite:///tmp/hypobot-console.sqlite3 hypobot console"
             )
-        self.app, self.runtime = build(settings, clock=self.clock)
+        process = assemble(settings, clock=self.clock)
+        self.app, self.runtime = process.app, process.runtime
         await self.runtime.warm_up()
         self.jobs = Jobs(self.runtime.sender, clock=self.clock, owner="console")
         earlier = await self._restore_cards()

@@ -15,7 +15,6 @@ import aiohttp
 
 from console.fakeslack import FakeSlack
 
-SIGNING_SECRET = "test-signing-secret"
 API_APP_ID = "A1"
 VERIFICATION_TOKEN = "legacy-verification-token"
 BOT_USER_ID = FakeSlack.bot_user_id
@@ -26,9 +25,7 @@ JSON = "application/json"
 Json = dict[str, Any]
 
 
-def sign(
-    body: str | bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
-) -> dict[str, str]:
+def sign(body: str | bytes, *, secret: str, timestamp: int | None = None) -> dict[str, str]:
     """X-Slack-Request-Timestamp and X-Slack-Signature headers for `body` (Content-Type not set)."""
     ts = int(time.time()) if timestamp is None else timestamp
     raw = body.encode() if isinstance(body, str) else body
@@ -372,7 +369,7 @@ class SlackClient:
         self,
         base_url: str,
         session: aiohttp.ClientSession,
-        secret: str = SIGNING_SECRET,
+        secret: str,
         *,
         path: str = "/slack/events",
     ) -> None:

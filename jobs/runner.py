@@ -5,22 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.renderers import RENDERERS
 from jobs import scheduler
 from ops.settings import Settings
 from outbox import rows as outbox_store
+from outbox.queue import DOORBELL
+from outbox.sender import from_settings
 from storage import claims, db
 
 
 async def run_job(settings: Settings, name: str, at: datetime) -> dict[str, Any]:
-    from bot.app import build
-
+    """One pass, with a sender of its own (no Slack edge: a pass only sends)."""
     async with db.connected(settings.database_url):
-        _, runtime = build(settings, clock=lambda: at)
-        jobs = scheduler.Jobs(runtime.sender, clock=lambda: at, owner=scheduler.replica_id())
+        sender = from_settings(settings, renderers=RENDERERS, clock=lambda: at)
+        sender.hear(DOORBELL)
+        jobs = scheduler.Jobs(sender, clock=lambda: at, owner=scheduler.replica_id())
         try:
             return {"job": name, "at": at.isoformat(), **await jobs.run(name, at)}
         finally:
-            await runtime.close()
+            await sender.stop()
+            await sender.clients.close()
 
 
 async def status(settings: Settings) -> dict[str, Any]:

@@ -3,6 +3,7 @@ which token a workspace's messages are sent with."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -14,6 +15,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+
+from ops.settings import Settings, SettingsError
+from storage import installations
+from storage.installations import TokenCipher, UnreadableToken
+
+log = logging.getLogger("hypobot.outbox")
 
 API_TIMEOUT_S = 10
 
@@ -114,3 +121,35 @@ class InstalledWorkspaces:
 
     async def close(self) -> None:
         await self.session.close()
+
+
+class InstalledTokens:
+    """Each workspace's bot token from its installation (OAuth mode), opened with
+    HYPOBOT_ENCRYPTION_KEY; None for a workspace not installed, or whose token was sealed
+    with another key (logged: it must install again)."""
+
+    def __init__(self, key: str) -> None:
+        self.cipher = TokenCipher(key)
+
+    async def __call__(self, team_id: str) -> str | None:
+        try:
+            found = await installations.find(team_id, self.cipher)
+        except UnreadableToken:
+            log.error(
+                "installation.unreadable",
+                extra={"team_id": team_id, "hint": "sealed with another HYPOBOT_ENCRYPTION_KEY"},
+            )
+            return None
+        return found.bot_token if found else None
+
+
+def for_settings(settings: Settings, *, retries: bool = False) -> SlackClients:
+    """The clients the settings call for: one bot token (SLACK_BOT_TOKEN), or each installed
+    workspace's own (SLACK_CLIENT_ID, tokens kept sealed in the database)."""
+    if settings.multi_workspace:
+        if settings.hypobot_encryption_key is None:
+            raise SettingsError("HYPOBOT_ENCRYPTION_KEY is required to keep bot tokens")
+        tokens = InstalledTokens(settings.hypobot_encryption_key.get_secret_value())
+        return InstalledWorkspaces(tokens, settings.slack_api_url, retries=retries)
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return SingleWorkspace(token, settings.slack_api_url, retries=retries)

@@ -20,8 +20,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ops import metrics
+from ops.settings import Settings
 from outbox import rows as store
-from outbox.clients import SlackClients
+from outbox.clients import SlackClients, for_settings
 from outbox.kinds import Kind
 from outbox.pacing import MARGIN_S, Bucket, Limits, Pacer
 from outbox.queue import Doorbell
@@ -711,3 +712,25 @@ class Sender:
         await store.mark_retry(row, at=now + backoff(row.attempts), error=error)
         report.retried += 1
         metrics.outbox_delivery("retried", error)
+
+
+def from_settings(
+    settings: Settings,
+    *,
+    renderers: Mapping[Kind, Render],
+    clock: Callable[[], datetime] = _now,
+    clients: SlackClients | None = None,
+) -> Sender:
+    """The sender the settings call for: their Slack clients (`clients` instead, say a
+    test's) and their pace (SLACK_CHANNEL_POSTS_PER_SECOND and the rest)."""
+    return Sender(
+        clients or for_settings(settings),
+        renderers=renderers,
+        clock=clock,
+        limits=Limits(
+            channel_rate=settings.slack_channel_posts_per_second,
+            channel_burst=settings.slack_channel_post_burst,
+            workspace_rate=settings.slack_workspace_posts_per_second,
+            workspace_burst=settings.slack_workspace_post_burst,
+        ),
+    )

@@ -14,14 +14,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.api import application as api_application
-from bot.app import build
 from bot.runtime import Runtime
-from bot.server import web_app
-from console.fakeslack import FakeSlack, serve_fake_slack, serve_on_loopback
-from console.signing import SIGNING_SECRET, SlackClient
+from console.fakeslack import FakeSlack, serve_on_loopback
 from ops.settings import Settings
+from server.process import assemble
 from storage import db
+from testkit.faults import FaultySlack, serve_faulty_slack
+from testkit.signing import SIGNING_SECRET, SlackClient
 from tests.databases import Templates, drop_database, fresh_database
 
 DATABASES = ("sqlite", "postgres")
@@ -71,8 +70,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    async with serve_fake_slack() as fake:
+async def fake_slack() -> AsyncIterator[FaultySlack]:
+    async with serve_faulty_slack() as fake:
         yield fake
 
 
@@ -81,7 +80,7 @@ class Hypobot:
     """Hypobot served over HTTP on loopback, talking to the fake Slack."""
 
     url: str
-    fake: FakeSlack
+    fake: FaultySlack
     slack: SlackClient
     runtime: Runtime
     clock: Clock
@@ -122,12 +121,13 @@ def hypobot_settings(fake: FakeSlack, database: str, **overrides: Any) -> Settin
 
 @asynccontextmanager
 async def served(
-    database: str, fake: FakeSlack, clock: Clock, **overrides: Any
+    database: str, fake: FaultySlack, clock: Clock, **overrides: Any
 ) -> AsyncIterator[Hypobot]:
     """Hypobot as `hypobot serve` mounts it: Slack at /slack/events, the API at /api/v1."""
-    app, runtime = build(hypobot_settings(fake, database, **overrides), clock=clock)
+    process = assemble(hypobot_settings(fake, database, **overrides), clock=clock)
+    runtime = process.runtime
     await runtime.warm_up()
-    application = web_app(app, runtime.backlog, api_application(runtime))
+    application = process.web_app()
     async with serve_on_loopback(application) as url, aiohttp.ClientSession() as session:
         yield Hypobot(url, fake, SlackClient(url, session), runtime, clock, database)
         await runtime.sender.drain()
@@ -135,7 +135,7 @@ async def served(
 
 
 @pytest.fixture
-async def hypobot(database: str, fake_slack: FakeSlack, clock: Clock) -> AsyncIterator[Hypobot]:
+async def hypobot(database: str, fake_slack: FaultySlack, clock: Clock) -> AsyncIterator[Hypobot]:
     async with served(database, fake_slack, clock) as app:
         yield app
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import asyncpg
 
-from console.scratch import PG_ADMIN_URL, admin, create_database, drop_database, with_database
 from storage import db
+from testkit.scratch import PG_ADMIN_URL, admin, create_database, drop_database, with_database
 
 __all__ = ["PG_ADMIN_URL", "Templates", "drop_database", "fresh_database"]
 

@@ -7,10 +7,11 @@ import json
 import time
 from typing import Any
 
-from console.signing import API_APP_ID, FORM, VERIFICATION_TOKEN, Json, sign
+from console.signing import API_APP_ID, FORM, VERIFICATION_TOKEN, Json
 from console.signing import interactive_body as _form
 from console.signing import team_field as _named_team
 from console.signing import user_field as _named_user
+from testkit.signing import sign
 
 
 def _team(team_id: str) -> Json:

@@ -7,8 +7,10 @@ more line in `_views`; no use case names a view itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bets.metrics import BetFacts
 from outbox import queue
@@ -77,3 +79,23 @@ def follow(bets: Iterable[BetFacts], *, event: str, now: datetime) -> list[Outbo
         for bet in bets
         for view in _views(bet.team_id, bet.channel_id, bet.id, event=event, now=now)
     ]
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What a bet's card shows, read when the card is sent."""
+
+    bet: BetFacts
+    tz: ZoneInfo  # the channel's zone (T7)
+    pivot_of_number: int | None
+
+
+async def card_of(team_id: str, bet_id: int, *, default_timezone: str = "UTC") -> CardFacts | None:
+    """A bet as its card shows it now; None when the bet is gone (purged)."""
+    bet = await store.bet_by_id(team_id, bet_id)
+    if bet is None:
+        return None
+    pivot_of = await store.number_of(team_id, bet.pivot_of_id)  # type: ignore[attr-defined]
+    channel = await store.get_channel(team_id, bet.channel_id)
+    tz = ZoneInfo(channel.timezone if channel else default_timezone)
+    return CardFacts(store.bet_value(bet), tz, pivot_of)

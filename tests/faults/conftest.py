@@ -20,8 +20,8 @@ import pytest
 
 from bets.metrics import BetFacts
 from console.fakeslack import FakeSlack
-from console.signing import SIGNING_SECRET
 from storage.models import Bet, Channel, Claim, Event, Evidence, Outbox, Person, Workspace
+from testkit.signing import SIGNING_SECRET
 from tests import stored
 from tests.conftest import Hypobot
 
@@ -110,7 +110,7 @@ def process_env(hypobot: Hypobot, **extra: str) -> dict[str, str]:
 # imports first and waits for a line on stdin: a test spawns it early, so the seconds of
 # importing overlap with the test's own set-up, and then starts it at the moment it needs.
 _LAUNCH = (
-    "import sys, bot.app, console.cli, bot.server, jobs.runner; "
+    "import sys, bot.app, console.cli, server.http, jobs.runner; "
     "sys.stdin.readline(); sys.exit(console.cli.main(sys.argv[1:]))"
 )
 

@@ -17,8 +17,9 @@ from bot import grammar
 from bot.answers import Reply
 from bot.blocks import ids
 from bot.listeners import actions
-from bot.server import MAX_BODY
-from console.signing import FORM, JSON, sign, slash_command_body
+from console.signing import FORM, JSON, slash_command_body
+from server.http import MAX_BODY
+from testkit.signing import sign
 from tests.conftest import Hypobot
 from tests.faults.conftest import SQLITE_ONLY, footprint
 from tests.faults.test_grammar_properties import batches

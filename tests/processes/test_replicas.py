@@ -25,8 +25,8 @@ import aiohttp
 import pytest
 
 from console.fakeslack import FakeSlack
-from console.signing import SIGNING_SECRET, SlackClient
 from storage.models import Bet, Outbox
+from testkit.signing import SIGNING_SECRET, SlackClient
 from tests.conftest import Hypobot
 from tests.jobs_support import ONE_LINER, nudges_for
 from tests.slack.test_metrics_logs import metric
@@ -39,7 +39,7 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 30.0  # the stop timeout docker-compose.yml gives (bot/server.py: ≤ 25 s)
+STOP_TIMEOUT_S = 30.0  # the stop timeout docker-compose.yml gives (server/http.py: ≤ 25 s)
 
 
 def _free_port() -> int:

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.api import bodies
-from bot.api.openapi import document
+from api import bodies
+from api.openapi import document
 from console.fakeslack import FakeSlack
 from console.tokens import tokens_command
 from storage.models import ApiRequest, ApiToken, Bet, Event, Evidence, Outbox

@@ -24,18 +24,17 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from console.fakeslack import FakeSlack, serve_fake_slack, serve_on_loopback
+from console.fakeslack import FakeSlack, serve_on_loopback
 from console.signing import (
     FORM,
-    SIGNING_SECRET,
-    SlackClient,
     block_action_body,
     event_body,
     message_event,
-    sign,
     slash_command_body,
     view_submission_body,
 )
+from testkit.faults import serve_faulty_slack
+from testkit.signing import SIGNING_SECRET, SlackClient, sign
 
 TOKEN = "xoxb-test"
 
@@ -58,7 +57,7 @@ def modal(blocks: list[dict[str, Any]]) -> dict[str, Any]:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    async with serve_fake_slack() as served:
+    async with serve_faulty_slack() as served:
         for channel in ("C1", "C2"):  # the bot is in these (membership: test_membership.py)
             served.invite(channel)
         yield served

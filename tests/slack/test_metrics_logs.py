@@ -16,11 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from console.signing import (
     FORM,
     JSON,
-    SIGNING_SECRET,
     block_action_body,
     event_body,
     message_event,
-    sign,
     slash_command_body,
     view_submission_body,
 )
@@ -29,6 +27,7 @@ from jobs.scheduler import start as start_scheduler
 from ops import logs
 from storage import claims
 from storage.models import Claim, Outbox
+from testkit.signing import SIGNING_SECRET, sign
 from tests.conftest import Hypobot, eventually
 from tests.flows import settle
 from tests.jobs_support import ONE_LINER

@@ -17,19 +17,19 @@ from cryptography.fernet import Fernet
 from tortoise import connections
 
 from bot import oauth
-from bot.app import build
 from bot.listeners.functions.steps import CREATE_BET
 from bot.runtime import Runtime
-from bot.server import web_app
 from console.fakeslack import FakeSlack, serve_on_loopback
-from console.signing import SlackClient, event_body, sign
+from console.signing import event_body
 from ops.settings import Settings, SettingsError, load_settings
 from outbox import queue
 from outbox.clients import InstalledWorkspaces
 from outbox.kinds import Kind
+from server.process import assemble
 from storage import db
 from storage.installations import TokenCipher
 from storage.models import Bet, Installation, OAuthState, Outbox
+from testkit.signing import SlackClient, sign
 from tests.conftest import Clock, eventually, hypobot_settings
 from tests.flows import settle
 from tests.jobs_support import ONE_LINER
@@ -120,10 +120,11 @@ class Installable:
 async def installable(
     database: str, fake_slack: FakeSlack, clock: Clock
 ) -> AsyncIterator[Installable]:
-    app, runtime = build(oauth_settings(fake_slack, database), clock=clock)
+    process = assemble(oauth_settings(fake_slack, database), clock=clock)
+    runtime = process.runtime
     await runtime.warm_up()
     async with (
-        serve_on_loopback(web_app(app, runtime.backlog)) as url,
+        serve_on_loopback(process.web_app()) as url,
         aiohttp.ClientSession() as session,
     ):
         yield Installable(url, fake_slack, session, runtime, clock, database)

@@ -14,19 +14,18 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.blocks import ids
-from bot.server import MAX_BODY
 from console.signing import (
     FORM,
     JSON,
-    SIGNING_SECRET,
     block_action_body,
     event_body,
     message_event,
-    sign,
     slash_command_body,
 )
 from ops import logs
+from server.http import MAX_BODY
 from storage.models import Bet
+from testkit.signing import SIGNING_SECRET, sign
 from tests.conftest import Hypobot
 from tests.flows import ONE_LINER, posted_bet, row_counts, settle
 
@@ -116,7 +115,7 @@ async def test_unverified_thread_reply_gets_401_and_records_nothing(
 # --- bodies Slack would never send -------------------------------------------------------------
 
 
-# Bolt parses the body before it checks the signature: bot/server.py refuses what Bolt cannot
+# Bolt parses the body before it checks the signature: server/http.py refuses what Bolt cannot
 # parse with a 400 first, so none of these reaches Bolt as a 500.
 
 

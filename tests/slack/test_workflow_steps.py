@@ -13,13 +13,12 @@ import pytest
 import yaml
 from jsonschema import validate
 
-from bot.app import build
 from bot.listeners.functions.steps import CREATE_BET, RECORD_EVIDENCE
-from bot.server import web_app
 from console.fakeslack import serve_on_loopback
-from console.signing import SlackClient
 from ops.logs import Redactor
+from server.process import assemble
 from storage.models import Bet, Evidence
+from testkit.signing import SlackClient
 from tests.conftest import Hypobot, hypobot_settings
 from tests.flows import posted_bet, row_counts, said, settle
 from tests.slack.slack_reference import MANIFEST_SCHEMA
@@ -195,9 +194,10 @@ async def test_a_delivery_retried_to_another_replica_records_the_evidence_once(
     await posted_bet(hypobot, "shipped")
     await run_step(hypobot, RECORD_EVIDENCE, EVIDENCE, execution_id="FxRETRIED")
     [evidence] = await Evidence.filter(team_id="T1")
-    other_app, other = build(hypobot_settings(hypobot.fake, hypobot.database), clock=hypobot.clock)
+    other_process = assemble(hypobot_settings(hypobot.fake, hypobot.database), clock=hypobot.clock)
+    other = other_process.runtime
     async with (
-        serve_on_loopback(web_app(other_app, other.backlog)) as url,
+        serve_on_loopback(other_process.web_app()) as url,
         aiohttp.ClientSession() as session,
     ):
         status, _ = await SlackClient(url, session).step(
@@ -287,9 +287,10 @@ async def test_a_create_delivery_retried_to_another_replica_creates_one_bet(
     hypobot: Hypobot,
 ) -> None:
     await run_step(hypobot, CREATE_BET, NEW_BET, execution_id="FxCREATE2")
-    other_app, other = build(hypobot_settings(hypobot.fake, hypobot.database), clock=hypobot.clock)
+    other_process = assemble(hypobot_settings(hypobot.fake, hypobot.database), clock=hypobot.clock)
+    other = other_process.runtime
     async with (
-        serve_on_loopback(web_app(other_app, other.backlog)) as url,
+        serve_on_loopback(other_process.web_app()) as url,
         aiohttp.ClientSession() as session,
     ):
         status, _ = await SlackClient(url, session).step(

@@ -15,8 +15,8 @@ import pytest
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
-from console.scratch import create_database, drop_database
 from storage import db
+from testkit.scratch import create_database, drop_database
 
 LAST_RELEASE = "models.0003_oauth_installations"
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ import contextvars
 
 import pytest
 
-from bot import backlog as backlog_module
-from bot.backlog import Backlog
+from server import backlog as backlog_module
+from server.backlog import Backlog
 
 
 async def test_a_request_counts_once_however_its_ack_is_reported() -> None:

@@ -156,7 +156,7 @@ def test_the_server_never_loads_matplotlib() -> None:
         [
             sys.executable,
             "-c",
-            "import bot.app, bot.server, sys; print('matplotlib' in sys.modules)",
+            "import bot.app, server.http, sys; print('matplotlib' in sys.modules)",
         ],
         capture_output=True,
         text=True,

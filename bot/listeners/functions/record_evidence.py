@@ -17,7 +17,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from bets.evidence import Verdict
 from bets.hypothesis import MAX_TEXT
 from bets.keys import parse_key
-from bot.api.thread import evidence_message
+from bot.blocks.from_elsewhere import evidence_message
 from bot.listeners.functions import steps
 from bot.listeners.functions.steps import Executions
 from bot.listeners.views.common import link_error, typed_text

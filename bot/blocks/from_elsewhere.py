@@ -1,4 +1,5 @@
-"""What Hypobot posts in a bet's thread when evidence arrives through the HTTP API."""
+"""What Hypobot posts in a bet's thread when evidence arrives from elsewhere (the HTTP API, a
+workflow step): "📎 from <source>"."""
 
 from __future__ import annotations
 

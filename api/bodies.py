@@ -1,5 +1,5 @@
 """The HTTP API's request and response bodies. The same models validate what arrives, shape
-what leaves and make the OpenAPI document (bot/api/openapi.py), so the three cannot drift."""
+what leaves and make the OpenAPI document (api/openapi.py), so the three cannot drift."""
 
 from __future__ import annotations
 

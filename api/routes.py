@@ -13,11 +13,8 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from tortoise.exceptions import IntegrityError
 
-from bets.evidence import Verdict
-from bets.keys import format_key, parse_key
-from bets.lifecycle import Move, MoveRequest, State
-from bot.api import openapi
-from bot.api.bodies import (
+from api import openapi
+from api.bodies import (
     BetRecord,
     BetRecords,
     EvidenceRecorded,
@@ -26,13 +23,16 @@ from bot.api.bodies import (
     ShipBody,
     dumped,
 )
-from bot.api.limits import Buckets
-from bot.api.thread import evidence_message
-from bot.runtime import Runtime
+from api.limits import Buckets
+from bets.evidence import Verdict
+from bets.keys import format_key, parse_key
+from bets.lifecycle import Move, MoveRequest, State
+from bot.blocks.from_elsewhere import evidence_message
+from ops.settings import Settings
 from usecases import bets as usecase
 from usecases import export, tokens
 from usecases.bets import EvidenceAdded, Moved, NewEvidence
-from usecases.context import Actor
+from usecases.context import Actor, Context
 from usecases.results import DATABASE_UNREACHABLE, Refused, Why
 
 log = logging.getLogger("hypobot.api")
@@ -70,9 +70,8 @@ def _not_found(number: int | None, key: str) -> Refusal:
 
 
 class Api:
-    def __init__(self, runtime: Runtime) -> None:
-        self.ctx = runtime.answers.context
-        settings = runtime.settings
+    def __init__(self, ctx: Context, settings: Settings) -> None:
+        self.ctx = ctx
         self.buckets = Buckets(rate=settings.hypobot_api_rate, burst=settings.hypobot_api_burst)
 
     # --- on the way in ------------------------------------------------------------------
@@ -366,9 +365,10 @@ def _refused(refused: Refused, number: int) -> Refusal:
     return _refuse(409, str(refused.why), f"{key}: {refused.why}", state=refused.state)
 
 
-def application(runtime: Runtime) -> web.Application:
-    """The API as an aiohttp application, to mount at PREFIX beside /slack/events."""
-    api = Api(runtime)
+def application(ctx: Context, settings: Settings) -> web.Application:
+    """The API as an aiohttp application, to mount at PREFIX beside /slack/events; `ctx` is
+    the use cases' context the Slack edge uses too (the same clock and admins)."""
+    api = Api(ctx, settings)
     app = web.Application(middlewares=[api.guard])
     app.router.add_get("/openapi.json", api.openapi)
     app.router.add_post("/bets/{key}/evidence", api.evidence)

@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document of /api/v1, made from the very models that validate requests
-and shape responses (bot/api/bodies.py)."""
+and shape responses (api/bodies.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from bets.lifecycle import State
-from bot.api.bodies import (
+from api.bodies import (
     BetRecord,
     BetRecords,
     EvidenceRecorded,
@@ -18,6 +17,7 @@ from bot.api.bodies import (
     Problem,
     ShipBody,
 )
+from bets.lifecycle import State
 
 PREFIX = "/api/v1"
 REF = "#/components/schemas/{model}"

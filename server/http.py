@@ -1,14 +1,10 @@
-"""The HTTP side: Bolt's /slack/events with our health and metrics routes beside it, every
-request observed (request id, access log, metrics), run until a signal, then shut down
-gracefully."""
+"""The HTTP side: Bolt's /slack/events with the API, health and metrics routes beside it,
+every request observed (request id, access log, metrics) and bodies Slack would never send
+refused before Bolt chokes on them."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import logging
-import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,16 +12,13 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.internals import parse_body
 
-from bot.api import PREFIX as API_PREFIX
-from bot.api import application as api_application
-from bot.backlog import Backlog
-from bot.runtime import Runtime
+from api import PREFIX as API_PREFIX
 from ops import logs, metrics
 from outbox import rows as outbox_store
+from server.backlog import Backlog
 from storage import db
 
 log = logging.getLogger("hypobot.server")
@@ -33,15 +26,8 @@ access_log = logging.getLogger("hypobot.access")
 
 SLACK_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024
-# On SIGTERM: in-flight requests get this long (Slack wants an answer within 3 s anyway) …
-REQUEST_GRACE_S = 5.0
-# … then the work they started after their ack, and a running scheduled pass, get this long.
-# At worst (aiohttp waits twice for a stuck handler) that is 2×5 + 15 = 25 s: inside the 30 s
-# stop timeout docker-compose.yml sets.
-WORK_GRACE_S = 15.0
 # Probes and scrapes that succeed are logged at DEBUG, so they do not drown the rest.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (Python's default: 700)
 # On the request: what Slack sent (command, action, view, event, other), once read.
 KIND: web.RequestKey[str] = web.RequestKey("slack_kind", str)
 
@@ -195,7 +181,7 @@ def _parses_like_slack(body: str, content_type: str) -> dict[str, Any] | None:
 
 def web_app(app: AsyncApp, backlog: Backlog, api: web.Application | None = None) -> web.Application:
     """Bolt's aiohttp application (POST /slack/events) plus /healthz, /readyz and /metrics;
-    `backlog` counts the Slack requests waiting for their ack. `api` (bot.api's application)
+    `backlog` counts the Slack requests waiting for their ack. `api` (api's application)
     is mounted at /api/v1: bearer tokens there, Slack signatures only on /slack/*."""
     application = app.web_app(path=SLACK_PATH)
     application.middlewares.insert(0, observe)
@@ -207,131 +193,3 @@ def web_app(app: AsyncApp, backlog: Backlog, api: web.Application | None = None)
     if api is not None:
         application.add_subapp(API_PREFIX, api)
     return application
-
-
-def _freeze_start_up_objects() -> None:
-    """Start-up made hundreds of thousands of objects that live as long as the process
-    (modules, models, Bolt's listeners). Move them out of the garbage collector's sight:
-    otherwise a full collection during a burst of requests scans them all, for tens of
-    milliseconds, while every request waits for its ack (bench/README.md). And collect the
-    young generation less often: a request's short-lived objects mostly die before then."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
-
-
-async def serve(
-    app: AsyncApp,
-    runtime: Runtime,
-    *,
-    host: str,
-    port: int,
-    ready: asyncio.Event | None = None,
-    start_jobs: Callable[[], AsyncIOScheduler] | None = None,
-    replica: str = "",
-) -> None:
-    """Serve HTTP (and Socket Mode when an app token is set) until SIGTERM or SIGINT, then
-    shut down gracefully (see `shut_down`). `start_jobs` starts the scheduler (the caller
-    decides whether this process runs it); the scheduler is paused and stopped first."""
-    settings = runtime.settings
-    await runtime.warm_up()
-    _freeze_start_up_objects()
-    runner = web.AppRunner(
-        web_app(app, runtime.backlog, api_application(runtime)),
-        shutdown_timeout=REQUEST_GRACE_S,
-        access_log=None,
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    socket_mode = None
-    if settings.slack_app_token is not None:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        socket_mode = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-        await socket_mode.connect_async()
-    received: list[str] = []
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, _on_signal, signum, received, stop)
-    scheduler = start_jobs() if start_jobs is not None else None
-    log.info(
-        "server.started",
-        extra={
-            "host": host,
-            "port": port,
-            "socket_mode": socket_mode is not None,
-            "scheduler": scheduler is not None,
-            "replica": replica,
-        },
-    )
-    if ready is not None:
-        ready.set()
-    await stop.wait()
-    await shut_down(
-        runner,
-        runtime,
-        scheduler=scheduler,
-        socket_mode=socket_mode,
-        signal_name=received[0] if received else "",
-    )
-
-
-def _on_signal(signum: int, received: list[str], stop: asyncio.Event) -> None:
-    received.append(signal.Signals(signum).name)
-    stop.set()
-
-
-async def shut_down(
-    runner: web.AppRunner,
-    runtime: Runtime,
-    *,
-    scheduler: AsyncIOScheduler | None,
-    socket_mode: object | None,
-    signal_name: str = "",
-) -> None:
-    """Stop taking work, finish what is under way (bounded), put back what was not sent,
-    close the database. Each step is logged. (A scheduled run cut short leaves nothing:
-    its claim commits with its messages, so another replica simply does it.)"""
-    began = time.perf_counter()
-    log.info("shutdown.started", extra={"signal": signal_name})
-    if scheduler is not None:
-        scheduler.pause()  # no new passes; a running one goes on
-    if socket_mode is not None:
-        await socket_mode.close_async()  # type: ignore[attr-defined]
-        log.info("shutdown.socket_mode_closed")
-    # aiohttp closes the listening socket, then gives in-flight requests REQUEST_GRACE_S.
-    await runner.cleanup()
-    log.info("shutdown.http_stopped", extra={"elapsed_s": _since(began)})
-    unfinished = await _finish_background_work(WORK_GRACE_S)
-    log.info("shutdown.work_finished", extra={"unfinished": unfinished, "elapsed_s": _since(began)})
-    if scheduler is not None:
-        scheduler.shutdown(wait=False)  # cancels a pass still running after the grace
-        await asyncio.sleep(0)
-        log.info("shutdown.scheduler_stopped")
-    await runtime.close()  # what the grace did not see out goes back to the outbox
-    log.info("shutdown.sender_stopped")
-    await db.disconnect()
-    log.info("shutdown.database_closed")
-    log.info("server.stopped", extra={"elapsed_s": _since(began)})
-
-
-async def _finish_background_work(timeout: float) -> int:
-    """Wait, up to `timeout`, for every other task of this loop: what listeners do after their
-    ack (Bolt runs it as a task), deliveries they kicked off, a running scheduled pass.
-    Returns how many were still running when the time was up."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    current = asyncio.current_task()
-    while True:
-        pending = {task for task in asyncio.all_tasks() if task is not current}
-        remaining = deadline - loop.time()
-        if not pending or remaining <= 0:
-            return len(pending)
-        await asyncio.wait(pending, timeout=remaining)
-
-
-def _since(began: float) -> float:
-    return round(time.perf_counter() - began, 3)

@@ -1,7 +1,0 @@
-"""The HTTP API (/api/v1): evidence and moves from dashboards, experiment platforms and CI,
-through the same use cases as the slash command. `application(runtime)` is mounted beside
-/slack/events by bot/server.py."""
-
-from bot.api.routes import PREFIX, application
-
-__all__ = ["PREFIX", "application"]
