@@ -116,3 +116,4 @@ class EvidenceFacts:
     channel_id: str | None = None
     message_ts: str | None = None
     permalink: str | None = None
+    source_name: str = ""  # who sent it from elsewhere (the API caller's "source")

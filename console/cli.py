@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import importlib
 import json
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from console.csv_export import write_csv
 from ops import logs
 from ops.settings import Settings, SettingsError, load_settings
 from storage import db
@@ -104,36 +104,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 async def _export(settings: Settings, team: str | None) -> list[dict[str, Any]]:
     from storage import bets as store
-    from usecases.export import team_records  # the HTTP API answers with the same records
+    from usecases.export import team_export  # the API answers with these records, or part
 
     async with db.connected(settings.database_url):
         teams = [team] if team else await store.team_ids()
         exported: list[dict[str, Any]] = []
         for team_id in teams:
-            exported += await team_records(team_id)
+            exported += await team_export(team_id)
         return exported
-
-
-CSV_COLUMNS = (
-    "team_id",
-    "key",
-    "channel_id",
-    "title",
-    "state",
-    "hypothesis",
-    "signal",
-    "owner",
-    "creator",
-    "link",
-    "learned",
-    "close_reason",
-    "created_at",
-    "started_at",
-    "shipped_at",
-    "closed_at",
-    "first_feedback_at",
-    "expected_at",
-)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -143,13 +121,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         json.dump(records, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    writer = csv.DictWriter(sys.stdout, fieldnames=[*CSV_COLUMNS, "evidence", "events"])
-    writer.writeheader()
-    for record in records:
-        row = {k: record[k] for k in CSV_COLUMNS}
-        row["evidence"] = json.dumps(record["evidence"], ensure_ascii=False)
-        row["events"] = json.dumps(record["events"], ensure_ascii=False)
-        writer.writerow(row)
+    write_csv(records, sys.stdout)  # inert in a spreadsheet; `hypobot import` reads it back
     return 0
 
 

@@ -2,10 +2,16 @@
 
 A dry run by default: it checks every row, prints what it would create, and writes nothing.
 `--apply` writes all rows in one transaction, or none when any row is bad. Each bet is
-numbered H-<n> after the workspace's existing ones and gets an "imported" event naming the
-file and line. Nothing is posted to Slack by the import: an open bet's card appears in its
-channel at its first change (start, ship, evidence…), and a shipped bet awaiting feedback
-gets its card with its first nudge, within the channel's nudge budget.
+numbered H-<n> after the workspace's existing ones, in the file's order, and gets an
+"imported" event naming the file and line. Nothing is posted to Slack by the import: an
+open bet's card appears in its channel at its first change (start, ship, evidence…), and a
+shipped bet awaiting feedback gets its card with its first nudge, within the channel's
+nudge budget.
+
+`hypobot export --format csv` writes everything a bet is, and imports back as it is: one
+workspace's export imported into an empty workspace (a new database) keeps its keys, and
+exporting that workspace gives the same file, byte for byte. Into a workspace that has
+bets already, the keys follow its own, and pivots follow the bets they point at.
 
 Importing is idempotent: a row the workspace already has is skipped and counted, never
 created twice. A row is the same bet as one of the workspace's when its channel, hypothesis
@@ -26,21 +32,32 @@ The file is UTF-8 CSV with a header row. Columns (any order; others are refused)
   started_at            ┐ ISO 8601; not in the future, and in order:
   shipped_at            │ created_at ≤ started_at ≤ shipped_at ≤ closed_at
   closed_at             ┘
-  expected_at             ISO 8601: when the signal should show (drives nudges)
+  expected_at             ISO 8601: the date the signal should show (drives nudges)
+  expect_within_s         or: within this many seconds of shipping ("within 4 days" is 345600)
+  snoozed_until           ISO 8601: no nudge before then
+  pivot_of                the key of the closed bet this one pivots from: a row of the same
+                          file with that key (anywhere in it), a bet imported before from
+                          that key, or the workspace's own bet of that key
   learned                 what the team learned
   close_reason            why a killed bet was stopped
-  evidence                the bet's evidence as `hypobot export --format csv` writes it (JSON)
+  coach_notes             what the coach asked on creation (default: asked again now)
+  evidence                the bet's evidence as `hypobot export --format csv` writes it (JSON):
+                          verdict, text, link, source, source_name, author, at, permalink
+  events                  the bet's history as the export writes it (JSON): kind, actor, at,
+                          from, to, data; kept as it happened, before the "imported" event
   team_id, key            where an exported row came from: kept in the "imported" event, and
-                          a bet imported from there before is skipped; the bet gets the next
-                          key of the workspace it is imported into
-  first_feedback_at,      written by the export, read by nobody: time to feedback is
-  events                  computed again from the evidence, and the bet's history starts
-                          with its "imported" event
+                          a bet imported from there before is skipped
+  first_feedback_at,      written by the export, read by nobody: computed again from the
+  first_decisive_at       evidence
 
 Each state needs its timestamps, as the lifecycle would have set them: shipped needs
 shipped_at; validated and invalidated need shipped_at and closed_at; killed needs closed_at
 and close_reason. A timestamp the state could not have (shipped_at on a building bet,
 closed_at on an open one) is refused.
+
+A cell the export guarded against spreadsheet formulas is read back as it was: one leading
+single quote is taken off a cell that starts with quotes followed by =, +, -, @, a tab or a
+carriage return (`'=SUM(A1)` reads `=SUM(A1)`, `''=x` reads `'=x`); see console/csv_export.py.
 """
 
 from __future__ import annotations
@@ -58,12 +75,14 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
+from bets.durations import MAX_DURATION
 from bets.evidence import Verdict, feedback_moments
 from bets.hypothesis import MAX_TEXT, MAX_TITLE, coach, title_for
 from bets.keys import format_key, parse_key
 from bets.lifecycle import FINAL_STATES, State
 from bot import grammar
 from bot.blocks.text import escape, is_web_url
+from console.csv_export import unguard
 from console.exits import REFUSED, settings_or_refuse
 from storage import db
 from storage import imports as store
@@ -81,15 +100,22 @@ OPTIONAL = (
     "learned",
     "close_reason",
     "expected_at",
+    "expect_within_s",
+    "snoozed_until",
+    "pivot_of",
+    "coach_notes",
     "evidence",
+    "events",
     "team_id",
     "key",
 )
+JSON = ("evidence", "events")  # cells holding JSON lists, read by their own checks
 # The export's names for two columns, read as the import's own.
 ALIASES = {"owner": "owner_id", "creator": "creator_id"}
 # Columns the export writes that an import computes again (see the module's docstring).
-DERIVED = ("first_feedback_at", "events")
+DERIVED = ("first_feedback_at", "first_decisive_at")
 _ACTOR = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
+MAX_WITHIN_S = int(MAX_DURATION.total_seconds())
 EVIDENCE_SOURCE = "import"  # evidence in a file that does not say where it came from
 STAMPS = ("created_at", "started_at", "shipped_at", "closed_at")
 # The timestamps each state must have, and those it cannot have yet.
@@ -213,6 +239,78 @@ def _evidence(
     return sorted(found, key=lambda e: e.at), problems
 
 
+def _actor(text: str) -> str | None:
+    """Who did something in a bet's history: a user id, or a plain actor name (`hypobot`,
+    `api:ci`)."""
+    return grammar.parse_user(text) or (text if _ACTOR.fullmatch(text) else None)
+
+
+def _events(cell: str, now: datetime) -> tuple[list[store.ImportedEvent], list[str]]:
+    """The `events` cell (a JSON list, as the export writes it) as the bet's history, in
+    the file's order, and what is wrong with it. "imported" events are left out: they
+    noted an import into the database the file came from, and this import writes its own."""
+    if not cell.strip():
+        return [], []
+    try:
+        items = json.loads(cell)
+    except ValueError:
+        return [], ["events is not the JSON list `hypobot export --format csv` writes"]
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        return [], ["events is not a JSON list of objects, as `hypobot export` writes it"]
+    problems: list[str] = []
+    found: list[store.ImportedEvent] = []
+    for number, item in enumerate(items, start=1):
+        where = f"event {number}"
+        kind = str(item.get("kind") or "")
+        if kind == store.IMPORTED:
+            continue
+        wrong: list[str] = []
+        if not _ACTOR.fullmatch(kind):
+            wrong.append(f"{where}: kind {kind!r} is not an event kind such as ship")
+        actor = _actor(str(item.get("actor") or ""))
+        if actor is None:
+            wrong.append(f"{where}: actor {item.get('actor')!r} is not a user id or actor name")
+        at = _moment(f"{where}: at", str(item.get("at") or ""), now)
+        if isinstance(at, str):
+            wrong.append(at)
+        states: list[str | None] = []
+        for name in ("from", "to"):
+            state = item.get(name) or None
+            if state is not None and state not in {str(s) for s in State}:
+                wrong.append(f"{where}: {name} {state!r} is not a state ({STATES})")
+            states.append(str(state) if state is not None else None)
+        data = item.get("data") or {}
+        if not isinstance(data, dict):
+            wrong.append(f"{where}: data is not a JSON object")
+        problems += wrong
+        if wrong or actor is None or isinstance(at, str):
+            continue
+        found.append(store.ImportedEvent(kind, actor, at, states[0], states[1], data))
+    return found, problems
+
+
+def _within(cell: str) -> int | str | None:
+    """The `expect_within_s` cell: whole seconds, or what is wrong with it."""
+    if not cell:
+        return None
+    if not (cell.isascii() and cell.isdigit()) or not 0 < int(cell) <= MAX_WITHIN_S:
+        return (
+            f"expect_within_s {cell!r} is not a number of seconds from 1 to {MAX_WITHIN_S} "
+            "(e.g. 345600 for 4 days after shipping)"
+        )
+    return int(cell)
+
+
+def _pivot_key(cell: str) -> str | list[str] | None:
+    """The `pivot_of` cell as a key ("H-3"), None when empty."""
+    if not cell:
+        return None
+    number = parse_key(cell)
+    if number is None:
+        return [f"pivot_of {cell!r} is not a bet key such as H-12"]
+    return format_key(number)
+
+
 def _origin(team_id: str, key: str) -> str | list[str] | None:
     """Where an exported row came from ("T0123:H-7"), None for a row with no key."""
     if not key:
@@ -225,7 +323,7 @@ def _origin(team_id: str, key: str) -> str | list[str] | None:
 
 def check_row(cells: Mapping[str, str], line: int, now: datetime) -> store.ImportedBet | list[str]:
     """One row as a bet to import, or every reason it can't be one."""
-    value = {name: _text(cells.get(name)) for name in (*REQUIRED, *OPTIONAL)}
+    value = {name: _text(cells.get(name)) for name in (*REQUIRED, *OPTIONAL) if name not in JSON}
     problems: list[str] = []
     channel_id = value["channel_id"]
     if not (channel_id[:1] in ("C", "G") and channel_id.isalnum() and channel_id.isupper()):
@@ -242,7 +340,7 @@ def check_row(cells: Mapping[str, str], line: int, now: datetime) -> store.Impor
     title = value["title"] or (title_for(hypothesis) if hypothesis else "")
     if len(title) > MAX_TITLE:
         problems.append(f"title is longer than {MAX_TITLE} characters")
-    for name in ("hypothesis", "signal", "learned", "close_reason"):
+    for name in ("hypothesis", "signal", "learned", "close_reason", "coach_notes"):
         if len(value[name]) > MAX_TEXT:
             problems.append(f"{name} is longer than {MAX_TEXT} characters")
     link = value["link"] or None
@@ -279,21 +377,32 @@ def check_row(cells: Mapping[str, str], line: int, now: datetime) -> store.Impor
                 problems.append(f"a {state} bet can't have {name}")
         if state is State.KILLED and not value["close_reason"]:
             problems.append("a killed bet needs close_reason (why it was stopped)")
-    expected_at = None
-    if value["expected_at"]:
-        # When the signal should show may well be ahead: only its form is checked.
-        far = datetime.max.replace(tzinfo=UTC)
-        parsed_expected = _moment("expected_at", value["expected_at"], far)
-        if isinstance(parsed_expected, str):
-            problems.append(parsed_expected)
-        else:
-            expected_at = parsed_expected
+    # When the signal should show, and until when the bet is snoozed, may well be ahead:
+    # only their form is checked.
+    far = datetime.max.replace(tzinfo=UTC)
+    ahead: dict[str, datetime | None] = {}
+    for name in ("expected_at", "snoozed_until"):
+        parsed_ahead = _moment(name, value[name], far) if value[name] else None
+        if isinstance(parsed_ahead, str):
+            problems.append(parsed_ahead)
+            parsed_ahead = None
+        ahead[name] = parsed_ahead
+    within = _within(value["expect_within_s"])
+    if isinstance(within, str):
+        problems.append(within)
+        within = None
     evidence, wrong = _evidence(cells.get("evidence") or "", owner_id, now)
+    problems += wrong
+    events, wrong = _events(cells.get("events") or "", now)
     problems += wrong
     origin = _origin(value["team_id"], value["key"])
     if isinstance(origin, list):
         problems += origin
         origin = None
+    pivot_of = _pivot_key(value["pivot_of"])
+    if isinstance(pivot_of, list):
+        problems += pivot_of
+        pivot_of = None
     if problems or state is None or owner_id is None or creator_id is None:
         return problems
     created_at = moments["created_at"]
@@ -313,16 +422,27 @@ def check_row(cells: Mapping[str, str], line: int, now: datetime) -> store.Impor
         link=link,
         learned=value["learned"],
         close_reason=value["close_reason"] if state in FINAL_STATES else "",
-        coach_notes="\n".join(coach(hypothesis, value["signal"])),
+        # The export's notes as they were given on creation, else what the coach asks now.
+        coach_notes=(
+            value["coach_notes"]
+            if "coach_notes" in cells
+            else "\n".join(coach(hypothesis, value["signal"]))
+        ),
         created_at=created_at,
         started_at=moments["started_at"],
         shipped_at=moments["shipped_at"],
         closed_at=moments["closed_at"],
-        expected_at=expected_at,
+        expected_at=ahead["expected_at"],
+        expect_within_s=within,
+        snoozed_until=ahead["snoozed_until"],
         evidence=tuple(evidence),
         first_feedback_at=first_feedback,
         first_decisive_at=first_decisive,
         origin=origin,
+        source_team=value["team_id"],
+        key=origin.rpartition(":")[2] if origin is not None else None,
+        pivot_of=pivot_of,
+        events=tuple(events),
     )
 
 
@@ -355,6 +475,7 @@ def check_file(lines: Iterable[str], now: datetime) -> Checked:
         if len(cells) != len(header):
             checked.errors.append(f"line {line}: {len(cells)} cells for {len(header)} columns")
             continue
+        cells = [unguard(cell) for cell in cells]  # the export's guard against formulas
         result = check_row(dict(zip(header, cells, strict=True)), line, now)
         if isinstance(result, list):
             checked.errors += [f"line {line}: {problem}" for problem in result]
@@ -389,15 +510,15 @@ async def import_file(
         print(f"hypobot: can't read {path}: {error}", file=err)
         return 2
     if checked.errors:
-        for problem in checked.errors:
-            print(f"{path.name}: {problem}", file=err)
-        print(f"hypobot: {path.name} has bad rows; nothing was written.", file=err)
-        return 1
+        return _refuse(path, checked.errors, err)
     if not checked.rows:
         print(f"hypobot: {path.name} has no bets; nothing was written.", file=err)
         return 1
+    split = await store.plan(team_id, checked.rows)
+    wrong = _pivot_errors(team_id, split, await store.pivot_targets(team_id, checked.rows, split))
+    if wrong:
+        return _refuse(path, wrong, err)
     if not apply:
-        split = await store.plan(team_id, checked.rows)
         first = await store.next_number(team_id)
         for offset, row in enumerate(split.new):
             print(_row_text(format_key(first + offset), row), file=out)
@@ -412,9 +533,12 @@ async def import_file(
             file=out,
         )
         return 0
-    bets, split = await store.import_bets(
-        team_id, checked.rows, now=now, timezone=timezone, source=path.name
-    )
+    try:
+        bets, split = await store.import_bets(
+            team_id, checked.rows, now=now, timezone=timezone, source=path.name
+        )
+    except store.PivotMissing as missing:  # gone since the check above (a purge)
+        return _refuse(path, [str(missing)], err)
     for bet, row in zip(bets, split.new, strict=True):
         print(_row_text(format_key(bet.number), row), file=out)
     _print_skipped(split, team_id, out)
@@ -429,6 +553,37 @@ async def import_file(
         file=out,
     )
     return 0
+
+
+def _refuse(path: Path, errors: list[str], err: TextIO) -> int:
+    for problem in errors:
+        print(f"{path.name}: {problem}", file=err)
+    print(f"hypobot: {path.name} has bad rows; nothing was written.", file=err)
+    return 1
+
+
+def _pivot_errors(
+    team_id: str, split: store.Plan, targets: dict[int, store.PivotTarget | None]
+) -> list[str]:
+    """What is wrong with the new rows' pivots: an original found nowhere, the row itself,
+    or one still open (only a closed bet is pivoted from)."""
+    errors = []
+    for row in split.new:
+        if row.pivot_of is None:
+            continue
+        target = targets.get(row.line)
+        where = f"line {row.line}: pivot_of {row.pivot_of}"
+        if target is None:
+            home = f" of {row.source_team}" if row.source_team not in ("", team_id) else ""
+            errors.append(f"{where}: no bet {row.pivot_of}{home} in this file or in {team_id}")
+        elif target.line == row.line:
+            errors.append(f"{where}: a bet can't pivot from itself")
+        elif State(target.state) not in FINAL_STATES:
+            errors.append(
+                f"{where} is {target.state}: a pivot comes from a closed bet "
+                "(validated, invalidated or killed)"
+            )
+    return errors
 
 
 def _print_skipped(split: store.Plan, team_id: str, out: TextIO) -> None:

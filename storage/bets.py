@@ -67,6 +67,7 @@ def evidence_value(evidence: Evidence) -> EvidenceFacts:
         channel_id=evidence.channel_id,
         message_ts=evidence.message_ts,
         permalink=evidence.permalink,
+        source_name=evidence.source_name,
     )
 
 

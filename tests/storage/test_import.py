@@ -262,7 +262,8 @@ EXPORTED = [
     "TA,H-7,C1,Export,shipped,We believe export for admins will cut tickets,tickets drop 30%,"
     "UALICE,UBOB,,,,2026-09-01T09:00:00+00:00,,2026-09-20T12:00:00+00:00,,"
     f"2026-09-25T08:00:00+00:00,2026-12-01T00:00:00+00:00,{SHIPPED_EVIDENCE},"
-    '"[{""kind"": ""created""}]"',
+    '"[{""kind"": ""created"", ""actor"": ""UBOB"", ""at"": ""2026-09-01T09:00:00+00:00"", '
+    '""from"": null, ""to"": ""proposed"", ""data"": {""title"": ""Export""}}]"',
     "TA,H-8,C2,Tour,proposed,We believe a tour helps new admins,,UCAROL,UCAROL,,,,"
     "2026-10-01T00:00:00+00:00,,,,,,[],[]",
 ]
@@ -342,8 +343,10 @@ async def test_an_exported_file_imports_with_its_evidence_and_time_to_feedback(
         "UBOB",
         "command",
     )
-    event = await Event.get(team_id="TB", bet_id=shipped.id)
-    assert (event.kind, event.data["origin"]) == ("imported", "TA:H-7")
+    created, imported = await Event.filter(team_id="TB", bet_id=shipped.id).order_by("id")
+    assert (created.kind, created.actor_id, created.to_state) == ("created", "UBOB", "proposed")
+    assert created.at == datetime(2026, 9, 1, 9, tzinfo=UTC)  # its history, as it happened
+    assert (imported.kind, imported.data["origin"]) == ("imported", "TA:H-7")
 
 
 async def test_an_exported_bet_imported_before_is_skipped_by_its_origin(
