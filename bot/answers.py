@@ -13,7 +13,7 @@ from typing import Any
 from bets.durations import WHEN_HELP
 from bets.evidence import Verdict
 from bets.hours import format_clock, format_days, format_hours
-from bets.hypothesis import MAX_TEXT, parse_one_liner, title_for
+from bets.hypothesis import MAX_TEXT, Part, parse_one_liner, title_for
 from bets.keys import format_key
 from bets.lifecycle import Move, MoveRequest, State
 from bets.metrics import BetFacts
@@ -148,11 +148,28 @@ def refusal_text(refusal: Refused) -> str:
         case Why.NO_BETS_HERE:
             return "This channel has no bets yet, so there is nothing to report."
         case Why.NO_HYPOTHESIS:
-            return (
-                "Say what you believe: `/hypothesis new We believe &lt;change&gt; for "
-                "&lt;whom&gt; will &lt;outcome&gt;. We'll know when &lt;signal&gt;`."
-            )
+            return f"{escape(missing_text(refusal.missing))} Nothing was created. {NEW_BET_FORM}"
     return "That can't be done."  # pragma: no cover - every reason is worded above
+
+
+NEW_BET_FORM = (
+    "Try `/hypothesis new We believe &lt;change&gt; for &lt;whom&gt; will &lt;outcome&gt;. "
+    "We'll know when &lt;signal&gt;`, for example `/hypothesis new We believe a one-click "
+    "export for admins will cut support tickets. We'll know when export tickets drop 30% "
+    "within 10 days`."
+)
+
+
+def missing_text(missing: tuple[Part, ...]) -> str:
+    """What a hypothesis lacks to be a bet (a change, an outcome), in plain text."""
+    if Part.CHANGE in missing and Part.OUTCOME in missing:
+        return (
+            "A bet needs at least a change and the outcome you expect of it: "
+            "what will we do, and what will it lead to?"
+        )
+    if Part.CHANGE in missing:
+        return "A bet needs a change: say what we will do before “will …”."
+    return "A bet needs an outcome: say what the change will lead to (“… will <outcome>”)."
 
 
 def no(refusal: Refused) -> Reply:
@@ -249,8 +266,6 @@ class Answers:
         if actor.channel_id is None:
             return refused("Create bets from a channel, so the team sees them.")
         line = parse_one_liner(text)
-        if not line.hypothesis:
-            return no(Refused(Why.NO_HYPOTHESIS))
         return await self.create(
             actor,
             BetDraft(

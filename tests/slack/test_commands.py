@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import asyncpg
+import pytest
 
 from storage.models import Bet, Event, Evidence
 from tests.conftest import Hypobot, eventually
@@ -41,6 +42,25 @@ async def test_new_without_signal_creates_bet_and_says_how_to_add_one(hypobot: H
     assert "no signal" in body["text"]
     assert "/hypothesis signal H-1" in body["text"]
     assert await Bet.filter(team_id="T1").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("We believe", "needs at least a change and the outcome"),
+        ("We believe dark mode for night owls", "needs an outcome"),
+        ("We'll know when retention rises", "needs at least a change and the outcome"),
+    ],
+)
+async def test_new_without_a_change_or_an_outcome_is_refused_with_the_right_form(
+    hypobot: Hypobot, line: str, says: str
+) -> None:
+    status, body = await hypobot.command(f"new {line}")
+    assert status == 200
+    assert says in body["text"], body
+    assert "Nothing was created." in body["text"]
+    assert "/hypothesis new We believe &lt;change&gt; for &lt;whom&gt; will" in body["text"]
+    assert await Bet.all().count() == 0 and await Event.all().count() == 0
 
 
 async def test_full_lifecycle_updates_card_each_time(hypobot: Hypobot) -> None:
