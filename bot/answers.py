@@ -196,7 +196,8 @@ def describe_settings(rules: ChannelRules) -> str:
     hours = format_hours(rules.hours.start, rules.hours.end)
     lines = [
         f"• Digest: {digest} ({rules.tz.key})",
-        f"• Working hours: {hours} {format_days(rules.hours.days)}",
+        # One zone serves both: say it on each line, so nobody reads the hours as UTC.
+        f"• Working hours: {hours} {format_days(rules.hours.days)} ({rules.tz.key})",
         f"• Nudge after {format_duration(rules.nudge_after)}, "
         f"repeat every {format_duration(rules.nudge_repeat)}",
         f"• {_nudge_budget(rules.nudges_per_day)}",
