@@ -143,18 +143,36 @@ class EscalationReason(StrEnum):
     PAST_SLE = "past_sle"
 
 
+class Hold(StrEnum):
+    """Why a nudge that is due does not go out now: the first that applies, in this order
+    (a snoozed bet waits for its snooze however the budget stands)."""
+
+    SNOOZED = "snoozed"
+    OWNER_AWAY = "owner_away"
+    OUTSIDE_HOURS = "outside_hours"
+    OVER_BUDGET = "over_budget"  # free to go, but the channel's nudge budget is spent today
+
+
 @dataclass(frozen=True)
 class Chase:
     """What to do about one shipped bet at `now`."""
 
     nudge_due: datetime
     nudge_now: bool
-    # a nudge is due but held back by working hours, a snooze, an absence or the budget
-    waiting: bool
+    held_by: Hold | None  # a nudge is due but waits, and why; None when none waits
     escalate: EscalationReason | None
     unanswered: int  # unanswered nudges, counting one sent now
     owner_away_until: datetime | None = None  # set when escalating while the owner is away
-    held: bool = False  # it would go out now, but the channel's nudge budget is spent today
+
+    @property
+    def waiting(self) -> bool:
+        """A nudge is due but held back, by anything."""
+        return self.held_by is not None
+
+    @property
+    def held(self) -> bool:
+        """It would go out now, but the channel's nudge budget is spent today."""
+        return self.held_by is Hold.OVER_BUDGET
 
 
 def _active(until: datetime | None, now: datetime) -> bool:
@@ -230,12 +248,21 @@ def chase(
     return Chase(
         nudge_due=due.astimezone(UTC),
         nudge_now=nudge_now,
-        waiting=is_due and not nudge_now,
+        held_by=_hold(is_due and not nudge_now, snoozed=snoozed, away=away, in_hours=in_hours),
         escalate=reason,
         unanswered=unanswered,
         owner_away_until=facts.owner_away_until if reason is not None and away else None,
-        held=free and budget_spent,
     )
+
+
+def _hold(waiting: bool, *, snoozed: bool, away: bool, in_hours: bool) -> Hold | None:
+    if not waiting:
+        return None
+    if snoozed:
+        return Hold.SNOOZED
+    if away:
+        return Hold.OWNER_AWAY
+    return Hold.OVER_BUDGET if in_hours else Hold.OUTSIDE_HOURS
 
 
 # --------------------------------------------------------------------------- the nudge budget

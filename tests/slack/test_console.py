@@ -174,6 +174,15 @@ async def test_jobs_run_nudges_posts_the_nudge_in_the_bets_thread(typist: Typist
     assert "[1] 👍 Supports" in shown
 
 
+async def test_jobs_run_nudges_says_the_budget_held_the_rest(typist: Typist) -> None:
+    await typist("/hypothesis settings nudges-per-day 1")
+    for number in (1, 2, 3):
+        await typist(ONE_LINER, f"/hypothesis ship H-{number}")
+    shown = await typist("jobs run nudges --at 2026-11-13T11:00Z")
+    assert "nudged · 2 held for a later day by the nudge budget ·" in shown
+    assert "outside working hours" not in shown and "snoozed" not in shown
+
+
 async def test_the_clock_moves_forward_only(typist: Typist) -> None:
     shown = await typist("now +2d")
     assert "Wed 04 Nov 2026 10:00 UTC" in shown
