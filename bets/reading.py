@@ -1,5 +1,5 @@
-"""How durations and dates read to people (T6, T7): the one place for it, so the card,
-`list`, nudges, digests and reports all say the same thing."""
+"""How counts, durations and dates read to people (docs/rules.md, T6, T7): the one place
+for it, so the card, `list`, nudges, digests, reports and the console all say the same."""
 
 from __future__ import annotations
 
@@ -74,3 +74,19 @@ def format_moment(moment: datetime, tz: tzinfo, *, now: datetime) -> str:
     zone = local.tzname() or ""
     clock = f"{local.hour:02d}:{local.minute:02d}"
     return f"{format_date(moment, tz, now=now)}, {clock} {zone}".rstrip()
+
+
+def counted(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 bet`, `3 bets`, `0 bets`: a count and its noun in the number English reads;
+    `nouns` for a plural that is not noun + "s" (`1 reply`, `2 replies`)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def for_count(count: int, one: str, many: str) -> str:
+    """The word that agrees with `count`: `for_count(n, "is", "are")`."""
+    return one if count == 1 else many
+
+
+def format_limit(limit: timedelta) -> str:
+    """A limit of whole years, as people check against it: "3 years (1095d)"."""
+    return f"{counted(limit.days // 365, 'year')} ({format_duration(limit)})"

@@ -117,6 +117,27 @@ async def test_bad_input_gets_helpful_message_and_changes_nothing(hypobot: Hypob
     assert await Event.all().count() == before
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("report 5000d", "`5000d` is too long: a report looks back at most 3 years (1095d)."),
+        ("snooze H-1 99999d", "`99999d` is too long: a snooze lasts at most 3 years (1095d)."),
+        ("expect H-1 5000d", "`5000d` is too long: `expect` takes at most 3 years (1095d)."),
+    ],
+)
+async def test_a_duration_past_its_limit_is_refused_saying_the_limit(
+    hypobot: Hypobot, text: str, says: str
+) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    await hypobot.command("ship H-1")
+    before = await Event.all().count()
+    _, body = await hypobot.command(text)
+    assert says in body["text"], body
+    assert "isn't a duration" not in body["text"]
+    assert await Event.all().count() == before
+    assert (await Bet.get(team_id="T1", number=1)).snoozed_until is None
+
+
 async def test_closing_is_limited_to_owner_creator_and_admins(hypobot: Hypobot) -> None:
     await hypobot.command(f"new {ONE_LINER}", user_id="U1")
     await hypobot.command("ship H-1", user_id="U1")
