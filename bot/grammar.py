@@ -327,6 +327,9 @@ _SIGNAL_LEAD = re.compile(
     r"^we(?:'|’|\s+wi)ll\s+know\s+(?:it\s+)?(?:when|if)\b[\s,:]*", re.IGNORECASE
 )
 _ECHO_LIMIT = 40
+# A first word of marks only (`*`, `!`, `=>`) is meant as a verdict; words, numbers and links
+# (`-5%`, `+1`) are evidence text.
+_MARK = re.compile(r"[^\w\s]+")
 
 
 def _next_token(text: str) -> tuple[str, str]:
@@ -482,6 +485,11 @@ def _evidence(rest: str) -> Command | Usage:
     number, rest = keyed
     marker, after = _next_token(rest)
     verdict = _VERDICTS.get(marker.lower())
+    if verdict is None and _MARK.fullmatch(clean_text(marker)):
+        return Usage(
+            f"{_code(marker)} isn't a verdict mark: use `+` supports, `-` refutes or "
+            f"`?` inconclusive. {_try('evidence')}"
+        )
     if verdict is None:
         verdict, after = Verdict.INCONCLUSIVE, rest
     text, link = _split_link(_one_line(after))

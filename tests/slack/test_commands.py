@@ -138,6 +138,17 @@ async def test_a_duration_past_its_limit_is_refused_saying_the_limit(
     assert (await Bet.get(team_id="T1", number=1)).snoozed_until is None
 
 
+async def test_evidence_with_an_unknown_verdict_mark_is_refused_and_records_nothing(
+    hypobot: Hypobot,
+) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    await hypobot.command("ship H-1")
+    _, body = await hypobot.command("evidence H-1 * weird verdict")
+    assert "`*` isn't a verdict mark: use `+` supports, `-` refutes or `?`" in body["text"]
+    assert "/hypothesis evidence H-12 [+|-|?]" in body["text"]
+    assert await Evidence.all().count() == 0
+
+
 async def test_closing_is_limited_to_owner_creator_and_admins(hypobot: Hypobot) -> None:
     await hypobot.command(f"new {ONE_LINER}", user_id="U1")
     await hypobot.command("ship H-1", user_id="U1")

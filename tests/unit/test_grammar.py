@@ -286,6 +286,13 @@ def test_a_minus_sign_on_a_number_is_text_not_a_marker() -> None:
     assert parse("evidence H-4 -5% churn") == AddEvidence(4, "inconclusive", "-5% churn", None)
 
 
+@pytest.mark.parametrize("mark", ["*", "!", "=>", "++", "&gt;", "…"])
+def test_an_unknown_verdict_mark_is_refused_showing_the_marks(mark: str) -> None:
+    said = usage(f"evidence H-13 {mark} weird verdict")
+    assert "isn't a verdict mark: use `+` supports, `-` refutes or `?` inconclusive." in said
+    assert "Try `/hypothesis evidence H-12 [+|-|?]" in said
+
+
 def test_evidence_may_be_only_a_link() -> None:
     assert parse("evidence H-4 + <https://a.b>") == AddEvidence(4, "supports", "", "https://a.b")
 
