@@ -17,7 +17,7 @@ from bets.hypothesis import MAX_TEXT, Part, parse_one_liner, title_for
 from bets.keys import format_key
 from bets.lifecycle import Move, MoveRequest, State
 from bets.metrics import BetFacts
-from bets.reading import format_day, format_duration, format_moment
+from bets.reading import counted, format_day, format_duration, format_moment
 from bets.timing import ChannelRules
 from bot import grammar
 from bot.blocks import card as card_blocks
@@ -182,8 +182,10 @@ def no(refusal: Refused) -> Reply:
 def _nudge_budget(per_day: int) -> str:
     if per_day == 0:
         return "Nudges: off in this channel (`nudges-per-day 0`)"
-    noun = "nudge" if per_day == 1 else "nudges"
-    return f"At most {per_day} {noun} a day, most overdue first; the rest wait for a later day"
+    return (
+        f"At most {counted(per_day, 'nudge')} a day, most overdue first; "
+        "the rest wait for a later day"
+    )
 
 
 def describe_settings(rules: ChannelRules) -> str:
@@ -308,7 +310,7 @@ class Answers:
             # T14: still started, and the channel hears it is over its limit.
             text += (
                 f" <#{result.bet.channel_id}> is now over its WIP limit: "
-                f"{result.wip.count} bets building, limit {result.wip.limit}."
+                f"{counted(result.wip.count, 'bet')} building, limit {result.wip.limit}."
             )
         return Reply(text, bet=result.bet)
 

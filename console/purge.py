@@ -7,6 +7,7 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
+from bets.reading import counted
 from console.exits import REFUSED, settings_or_refuse
 from storage import db
 from storage import purge as store
@@ -52,7 +53,7 @@ async def purge_workspace(team: str, *, yes: bool, stdin: TextIO, out: TextIO, e
             print(f"hypobot: not purged ({typed!r} is not {team})", file=err)
             return REFUSED
     deleted = await store.purge(team)
-    print(f"hypobot: purged workspace {team} ({sum(deleted.values())} rows)", file=out)
+    print(f"hypobot: purged workspace {team} ({counted(sum(deleted.values()), 'row')})", file=out)
     return 0
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bets.keys import format_key
-from bets.reading import format_date, format_duration
+from bets.reading import counted, format_date, format_duration
 from bets.timing import EscalationReason
 from bot.blocks import ids
 from bot.blocks.card import MAX_HYPOTHESIS_SHOWN, headline, shown
@@ -74,7 +74,7 @@ def escalation_blocks(
     until when (T4)."""
     who = f"{user(lead_id)}: " if lead_id else ""
     if reason is EscalationReason.UNANSWERED:
-        why = f"{unanswered} nudges without an answer"
+        why = f"{counted(unanswered, 'nudge')} without an answer"
     else:
         age = format_duration(now - bet.shipped_at)
         why = f"shipped {age} ago, past the SLE of {format_duration(sle)}"

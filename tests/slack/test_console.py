@@ -161,7 +161,7 @@ async def test_jobs_run_digests_at_a_moment_moves_the_clock_and_shows_the_digest
     assert "Running digests at Tue 03 Nov 2026 09:30 UTC" in shown
     assert "#general · Hypobot:\n  📋 Hypobot digest · Tue 3 Nov" in shown
     assert "H-1 A one-click export · shipped" in shown
-    assert "└ digests: 1 digest(s) posted · 1 message(s) sent" in shown
+    assert "└ digests: 1 digest posted · 1 message sent" in shown
     assert "Tue 03 Nov 2026 09:30 UTC" in await typist("now")
 
 
@@ -179,7 +179,8 @@ async def test_jobs_run_nudges_says_the_budget_held_the_rest(typist: Typist) -> 
     for number in (1, 2, 3):
         await typist(ONE_LINER, f"/hypothesis ship H-{number}")
     shown = await typist("jobs run nudges --at 2026-11-13T11:00Z")
-    assert "nudged · 2 held for a later day by the nudge budget ·" in shown
+    assert "1 bet nudged · 2 held for a later day by the nudge budget" in shown
+    assert "1 channel checked" in shown
     assert "outside working hours" not in shown and "snoozed" not in shown
 
 
