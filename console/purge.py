@@ -17,6 +17,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     purge: argparse.ArgumentParser = subparsers.add_parser(
         "purge",
         help="delete one workspace's bets, evidence, events, outbox, settings and installation",
+        description=(
+            "Delete everything kept for one workspace: its bets, evidence, events, outbox "
+            "rows, channel settings, API tokens and installation. It first lists how many "
+            "rows of each go, then asks for the team id to be typed again (or --yes). "
+            "Nothing is posted to Slack; it cannot be undone (`hypobot export --team` first "
+            "keeps a copy)."
+        ),
     )
     purge.add_argument("--team", required=True, help="the workspace's team id, e.g. T012AB3C4")
     purge.add_argument(
