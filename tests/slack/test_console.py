@@ -25,7 +25,12 @@ ONE_LINER = (
 )
 # The buttons a new bet's card shows, in order.
 START_BUTTON, SHIP_BUTTON, EVIDENCE_BUTTON, KILL_BUTTON = "1", "2", "3", "4"
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+# This checkout's code in the consoles it starts, whatever their working directory (an
+# installed copy of Hypobot may be another checkout).
+CLEAN_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))},
+    "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+}
 
 
 class Typist:
