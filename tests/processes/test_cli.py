@@ -24,7 +24,12 @@ from storage.models import Bet, Event, Evidence
 from tests.conftest import Hypobot
 from tests.jobs_support import ONE_LINER
 
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+# This checkout's code in the processes it starts, whatever their working directory (an
+# installed copy of Hypobot may be another checkout).
+CLEAN_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))},
+    "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+}
 
 
 def hypobot_cli(

@@ -65,17 +65,17 @@ def test_export_into_a_reader_that_stops_early_ends_quietly(tmp_path: Path) -> N
     """`hypobot export | head`: the reader is gone before the export writes. As Unix tools
     do, it ends with SIGPIPE's status and nothing on stderr: no BrokenPipeError traceback."""
     assert hypobot("migrate", cwd=tmp_path).returncode == 0
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "console.cli", "export", "--format", "csv"],
         env=CLEAN_ENV,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    process.stdout.close()  # the reader stops before reading anything
-    stderr = process.stderr.read().decode()
-    assert process.wait(timeout=60) == 128 + signal.SIGPIPE
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # the reader stops before reading anything
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 128 + signal.SIGPIPE
     assert stderr == ""
 
 
