@@ -29,6 +29,7 @@ from ops import logs
 from storage.models import Bet
 from tests.conftest import Hypobot
 from tests.flows import ONE_LINER, posted_bet, row_counts, settle
+from tests.payloads import post_large
 
 BOT_TOKEN = "xoxb-test-token"  # what the hypobot fixture runs with
 STALE = 5 * 60 + 30  # seconds: past Slack's five-minute window
@@ -181,14 +182,9 @@ async def test_unsigned_body_bolt_cannot_parse_gets_a_4xx(hypobot: Hypobot) -> N
 async def test_body_over_the_size_limit_gets_413_and_the_server_keeps_serving(
     hypobot: Hypobot,
 ) -> None:
-    body = urlencode({"payload": json.dumps({"text": "x" * MAX_BODY})}).encode()
-    headers = {"Content-Type": FORM, **sign(body)}
-    # As a file, not bytes: aiohttp warns that a body this large given as bytes is copied
-    # on the event loop.
-    async with hypobot.slack.session.post(
-        hypobot.slack.url, data=io.BytesIO(body), headers=headers
-    ) as response:
-        assert response.status == 413
+    body = urlencode({"payload": json.dumps({"text": "x" * MAX_BODY})})
+    status, _ = await post_large(hypobot.slack, body, FORM, sign(body))
+    assert status == 413
     assert await still_serving(hypobot)
 
 
