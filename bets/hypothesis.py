@@ -105,7 +105,8 @@ def missing_parts(hypothesis: str) -> tuple[Part, ...]:
 
 
 def coach(hypothesis: str, signal: str) -> list[str]:
-    """What a coach would ask about: each missing part, said kindly. Empty means well formed."""
+    """What a coach would ask about: each missing part, said kindly, once and privately
+    (docs/rules.md, T11). Empty means well formed."""
     notes: list[str] = []
     if not _BELIEVE.match(hypothesis) or len(_BELIEVE.sub("", hypothesis).split()) < 2:
         notes.append("What is the change? Start with “We believe <change> …”.")

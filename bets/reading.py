@@ -25,8 +25,8 @@ def _round_half_up(microseconds: int, unit: int) -> int:
 
 
 def format_duration(delta: timedelta) -> str:
-    """A duration rounded to the nearest unit, never truncated (T6): under an hour in
-    minutes, under 48 hours in hours, then days; never weeks ("35d").
+    """A duration rounded to the nearest unit, never truncated (docs/rules.md, T6): under an
+    hour in minutes, under 48 hours in hours, then days; never weeks ("35d").
 
     Truncating made 47h59m read "1d"; rounding keeps the shown number within half a unit of
     the truth. Each unit is chosen from the rounded value, so 59m31s reads "1h" and
@@ -55,7 +55,7 @@ def format_day(day: date, *, today: date) -> str:
 
 def format_date(moment: datetime, tz: tzinfo, *, now: datetime) -> str:
     """The local date of `moment` in the channel's zone `tz`: "Fri 20 Nov", or
-    "Tue 23 Nov 2027" when its local year is not `now`'s local year (T7).
+    "Tue 23 Nov 2027" when its local year is not `now`'s local year (docs/rules.md, T7).
 
     Always the channel's zone, so the card and the reply show the same date for one moment.
     """
