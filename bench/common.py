@@ -37,7 +37,7 @@ BOT_TOKEN = "xoxb-bench-token"
 
 
 def percentile(sample: Sequence[float], p: float) -> float:
-    """Nearest rank, as DESIGN.md defines it for the product's own metrics."""
+    """Nearest rank, as docs/rules.md defines it for the product's own metrics."""
     if not sample:
         return math.nan
     ordered = sorted(sample)

@@ -1,4 +1,5 @@
-"""What a piece of evidence says about a bet, and which moment it fixes (T5, T9).
+"""What a piece of evidence says about a bet, and which moment it fixes (docs/rules.md, T5,
+T9).
 
 Pure rules: the clock and the bet's history are passed in, nothing is read.
 """
@@ -45,7 +46,8 @@ def feedback_after(
     posted_at: datetime,
     shipped_at: datetime | None,
 ) -> datetime | None:
-    """The bet's first feedback moment once this evidence is taken into account (T5).
+    """The bet's first feedback moment once this evidence is taken into account
+    (docs/rules.md, T5).
 
     Time to feedback measures how fast the *shipped* change told us something, so only
     decisive evidence posted at or after shipping ends it; a prototype test before shipping
@@ -63,7 +65,7 @@ def feedback_after(
 def decisive_after(
     current: datetime | None, verdict: Verdict, posted_at: datetime
 ) -> datetime | None:
-    """The bet's first decisive evidence at any time, shipped or not (T9).
+    """The bet's first decisive evidence at any time, shipped or not (docs/rules.md, T9).
 
     A kill after a refuting prototype test still learned something; this moment, unlike
     `feedback_after`, counts evidence from before shipping so such a kill is not called

@@ -1,10 +1,12 @@
-"""Reading a one-line bet ("We believe … We'll know when …") and coaching its hypothesis."""
+"""Reading a bet as people type it ("We believe … We'll know when …"), on any surface: what
+it must have to be created (a change and an outcome), and coaching it about the rest."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from bets.durations import parse_duration
 
@@ -12,7 +14,9 @@ MAX_TITLE = 150
 MAX_TEXT = 3000
 
 _SIGNAL = re.compile(r"\bwe(?:'|’|\s+wi)ll\s+know\s+(?:it\s+)?(?:when|if|because)\b", re.I)
+_SIGNAL_LEAD = re.compile(r"^\s*" + _SIGNAL.pattern + r"[\s,:]*", re.I)
 _BELIEVE = re.compile(r"^\s*we\s+believe\s+(?:that\s+)?", re.I)
+_BELIEVE_ALONE = re.compile(r"^\s*we\s+believe\b(?:\s+that\b)?", re.I)
 _WITHIN = re.compile(
     r"[\s,]*\bwithin\s+(\d{1,4}\s*(?:h|hours?|d|days?|w|weeks?))\s*[.!]?\s*$", re.I
 )
@@ -49,22 +53,60 @@ def title_for(hypothesis: str) -> str:
     return _shorten(change[:1].upper() + change[1:], 80)
 
 
-def parse_one_liner(text: str) -> OneLiner:
-    """Split "We believe X for Y will Z. We'll know when S within 10d" into its parts."""
-    text = text.strip()
-    match = _SIGNAL.search(text)
-    hypothesis, signal = (text[: match.start()], text[match.end() :]) if match else (text, "")
+def read_bet(hypothesis: str, signal: str = "") -> OneLiner:
+    """A bet as typed on any surface, read one way (docs/rules.md, T1).
+
+    The one-liner carries its signal after "We'll know when"; the New bet form and the
+    "Create a bet" step may give it in a field of its own (with or without that lead), and
+    then the hypothesis is kept whole. Either way "within N" closing the signal is when it
+    should show, counted from shipping: the bet's `expect_within`.
+    """
+    hypothesis, signal = hypothesis.strip(), signal.strip()
+    if signal:
+        signal = _SIGNAL_LEAD.sub("", signal)
+    elif match := _SIGNAL.search(hypothesis):
+        hypothesis, signal = _clean(hypothesis[: match.start()]), hypothesis[match.end() :]
+    else:
+        hypothesis = _clean(hypothesis)
     expect = None
     within = _WITHIN.search(signal) if signal else None
     if within:
         expect = parse_duration(within.group(1))
         signal = signal[: within.start()]
-    hypothesis, signal = _clean(hypothesis), _clean(signal)
+    signal = _clean(signal)
     return OneLiner(title_for(hypothesis), hypothesis, signal, expect)
 
 
+def parse_one_liner(text: str) -> OneLiner:
+    """Split "We believe X for Y will Z. We'll know when S within 10d" into its parts."""
+    return read_bet(text)
+
+
+class Part(StrEnum):
+    """What a hypothesis can't do without."""
+
+    CHANGE = "change"
+    OUTCOME = "outcome"
+
+
+def missing_parts(hypothesis: str) -> tuple[Part, ...]:
+    """What the hypothesis lacks to be a bet at all: the change we make and the outcome we
+    expect of it ("We believe <change> … will <outcome>"). Empty: it can be created, and the
+    coach asks about the rest (for whom, the signal) once it is. One rule for every surface
+    that creates a bet: the one-liner, the New bet form and the "Create a bet" step."""
+    said = _BELIEVE_ALONE.sub("", _SIGNAL.split(hypothesis, maxsplit=1)[0])
+    outcome = _WILL.search(said)
+    missing: list[Part] = []
+    if not re.search(r"\w", said[: outcome.start()] if outcome else said):
+        missing.append(Part.CHANGE)
+    if outcome is None:
+        missing.append(Part.OUTCOME)
+    return tuple(missing)
+
+
 def coach(hypothesis: str, signal: str) -> list[str]:
-    """What a coach would ask about: each missing part, said kindly. Empty means well formed."""
+    """What a coach would ask about: each missing part, said kindly, once and privately
+    (docs/rules.md, T11). Empty means well formed."""
     notes: list[str] = []
     if not _BELIEVE.match(hypothesis) or len(_BELIEVE.sub("", hypothesis).split()) < 2:
         notes.append("What is the change? Start with “We believe <change> …”.")

@@ -1,7 +1,7 @@
 """Flow metrics: how fast a team learns from what it ships.
 
 Pure functions over `BetFacts`; the clock is always passed in as `now`. Definitions follow
-DESIGN.md ("Flow metrics"):
+docs/rules.md ("Flow metrics"):
 
 - cycle time             = shipped_at − started_at (when started)
 - time to feedback (TTF) = shipped_at → first decisive evidence, or the outcome
@@ -166,7 +166,7 @@ def lead_time_to_learning(bet: BetFacts) -> timedelta | None:
 
 
 def killed_before_learning(bet: BetFacts) -> bool:
-    """Killed with no decisive evidence at any time (T9).
+    """Killed with no decisive evidence at any time (docs/rules.md, T9).
 
     Evidence from before shipping (a prototype test) is learning too, so a kill after it
     is not counted; `first_decisive_at` carries that, `first_feedback_at` only the
@@ -399,8 +399,8 @@ def flow_report(
 ) -> FlowReport:
     """The flow figures over the window [now − window, now], plus the state of things now.
 
-    Every sample in the window counts, up to `MAX_WINDOW` (T10); longer is refused rather
-    than silently cut.
+    Every sample in the window counts, up to `MAX_WINDOW` (docs/rules.md, T10); longer is
+    refused rather than silently cut.
     """
     if window <= timedelta(0):
         raise ValueError("the report window must be positive")

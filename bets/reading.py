@@ -1,5 +1,5 @@
-"""How durations and dates read to people (T6, T7): the one place for it, so the card,
-`list`, nudges, digests and reports all say the same thing."""
+"""How counts, durations and dates read to people (docs/rules.md, T6, T7): the one place
+for it, so the card, `list`, nudges, digests, reports and the console all say the same."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def _round_half_up(microseconds: int, unit: int) -> int:
 
 
 def format_duration(delta: timedelta) -> str:
-    """A duration rounded to the nearest unit, never truncated (T6): under an hour in
-    minutes, under 48 hours in hours, then days; never weeks ("35d").
+    """A duration rounded to the nearest unit, never truncated (docs/rules.md, T6): under an
+    hour in minutes, under 48 hours in hours, then days; never weeks ("35d").
 
     Truncating made 47h59m read "1d"; rounding keeps the shown number within half a unit of
     the truth. Each unit is chosen from the rounded value, so 59m31s reads "1h" and
@@ -55,7 +55,7 @@ def format_day(day: date, *, today: date) -> str:
 
 def format_date(moment: datetime, tz: tzinfo, *, now: datetime) -> str:
     """The local date of `moment` in the channel's zone `tz`: "Fri 20 Nov", or
-    "Tue 23 Nov 2027" when its local year is not `now`'s local year (T7).
+    "Tue 23 Nov 2027" when its local year is not `now`'s local year (docs/rules.md, T7).
 
     Always the channel's zone, so the card and the reply show the same date for one moment.
     """
@@ -74,3 +74,19 @@ def format_moment(moment: datetime, tz: tzinfo, *, now: datetime) -> str:
     zone = local.tzname() or ""
     clock = f"{local.hour:02d}:{local.minute:02d}"
     return f"{format_date(moment, tz, now=now)}, {clock} {zone}".rstrip()
+
+
+def counted(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 bet`, `3 bets`, `0 bets`: a count and its noun in the number English reads;
+    `nouns` for a plural that is not noun + "s" (`1 reply`, `2 replies`)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def for_count(count: int, one: str, many: str) -> str:
+    """The word that agrees with `count`: `for_count(n, "is", "are")`."""
+    return one if count == 1 else many
+
+
+def format_limit(limit: timedelta) -> str:
+    """A limit of whole years, as people check against it: "3 years (1095d)"."""
+    return f"{counted(limit.days // 365, 'year')} ({format_duration(limit)})"

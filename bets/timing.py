@@ -1,4 +1,5 @@
-"""When Hypobot speaks about a shipped bet (T1–T4): expected dates, nudges and escalation.
+"""When Hypobot speaks about a shipped bet (docs/rules.md, T1–T4): expected dates, nudges
+and escalation.
 
 Pure rules over one bet's facts and its channel's rules; the clock is passed in as `now`.
 """
@@ -76,7 +77,7 @@ def expected_at(
     expect_within: timedelta | None,
     expected_on: datetime | None,
 ) -> datetime | None:
-    """When the bet's signal should show (T1).
+    """When the bet's signal should show (docs/rules.md, T1).
 
     An explicit date is absolute and wins. "Within N" counts from shipping, so before
     shipping there is no date yet (the card says "N days after shipping").
@@ -107,7 +108,8 @@ def next_nudge_due(
     last_nudged_at: datetime | None,
     repeat: timedelta,
 ) -> datetime:
-    """When the next nudge is due, before working hours, snoozes and absences (T1, T2).
+    """When the next nudge is due, before working hours, snoozes and absences
+    (docs/rules.md, T1, T2).
 
     Before any nudge: `first_nudge_due`. Once nudging began: `repeat` after the last
     nudge, but never before `expected`: an `expect` typed after the first nudge moves the
@@ -143,18 +145,36 @@ class EscalationReason(StrEnum):
     PAST_SLE = "past_sle"
 
 
+class Hold(StrEnum):
+    """Why a nudge that is due does not go out now: the first that applies, in this order
+    (a snoozed bet waits for its snooze however the budget stands)."""
+
+    SNOOZED = "snoozed"
+    OWNER_AWAY = "owner_away"
+    OUTSIDE_HOURS = "outside_hours"
+    OVER_BUDGET = "over_budget"  # free to go, but the channel's nudge budget is spent today
+
+
 @dataclass(frozen=True)
 class Chase:
     """What to do about one shipped bet at `now`."""
 
     nudge_due: datetime
     nudge_now: bool
-    # a nudge is due but held back by working hours, a snooze, an absence or the budget
-    waiting: bool
+    held_by: Hold | None  # a nudge is due but waits, and why; None when none waits
     escalate: EscalationReason | None
     unanswered: int  # unanswered nudges, counting one sent now
     owner_away_until: datetime | None = None  # set when escalating while the owner is away
-    held: bool = False  # it would go out now, but the channel's nudge budget is spent today
+
+    @property
+    def waiting(self) -> bool:
+        """A nudge is due but held back, by anything."""
+        return self.held_by is not None
+
+    @property
+    def held(self) -> bool:
+        """It would go out now, but the channel's nudge budget is spent today."""
+        return self.held_by is Hold.OVER_BUDGET
 
 
 def _active(until: datetime | None, now: datetime) -> bool:
@@ -191,7 +211,8 @@ def chase(
     now: datetime,
     budget_spent: bool = False,
 ) -> Chase:
-    """Whether to nudge the owner and whether to escalate to the lead, at `now`.
+    """Whether to nudge the owner and whether to escalate to the lead, at `now`
+    (docs/rules.md, T2–T4).
 
     A nudge goes out when due, inside working hours, with no snooze, the owner not away
     (T2, T4) and the channel's nudge budget not `budget_spent` for today (`chase_channel`
@@ -230,12 +251,21 @@ def chase(
     return Chase(
         nudge_due=due.astimezone(UTC),
         nudge_now=nudge_now,
-        waiting=is_due and not nudge_now,
+        held_by=_hold(is_due and not nudge_now, snoozed=snoozed, away=away, in_hours=in_hours),
         escalate=reason,
         unanswered=unanswered,
         owner_away_until=facts.owner_away_until if reason is not None and away else None,
-        held=free and budget_spent,
     )
+
+
+def _hold(waiting: bool, *, snoozed: bool, away: bool, in_hours: bool) -> Hold | None:
+    if not waiting:
+        return None
+    if snoozed:
+        return Hold.SNOOZED
+    if away:
+        return Hold.OWNER_AWAY
+    return Hold.OVER_BUDGET if in_hours else Hold.OUTSIDE_HOURS
 
 
 # --------------------------------------------------------------------------- the nudge budget
@@ -325,8 +355,8 @@ def chase_facts(bet: BetFacts, *, owner_away_until: datetime | None) -> ChaseFac
 
 
 def is_overdue(bet: BetFacts, *, nudge_after: timedelta, now: datetime) -> bool:
-    """Awaiting feedback (T13) and past the moment its first nudge was due (T1): the one
-    meaning of "overdue", for `list overdue` and anything else that says it."""
+    """Awaiting feedback (docs/rules.md, T13) and past the moment its first nudge was due
+    (T1): the one meaning of "overdue", for `list overdue` and anything else that says it."""
     if not is_awaiting(bet) or bet.shipped_at is None:
         return False
     due = first_nudge_due(
@@ -350,9 +380,9 @@ class Expectation:
 def read_expectation(
     text: str, *, shipped_at: datetime | None, now: datetime, tz: ZoneInfo
 ) -> Expectation | None:
-    """`expect` and the form's "expected by" (T1, T2): a date is absolute (the start of that
-    day in the channel's zone); a duration counts from shipping, or from now for a bet that
-    has shipped already. None when it is neither, or not in the future."""
+    """`expect` and the form's "expected by" (docs/rules.md, T1, T2): a date is absolute (the
+    start of that day in the channel's zone); a duration counts from shipping, or from now
+    for a bet that has shipped already. None when it is neither, or not in the future."""
     duration = parse_duration(text)
     if duration is not None:
         if shipped_at is None:

@@ -13,11 +13,11 @@ from typing import Any
 from bets.durations import WHEN_HELP
 from bets.evidence import Verdict
 from bets.hours import format_clock, format_days, format_hours
-from bets.hypothesis import MAX_TEXT, parse_one_liner, title_for
+from bets.hypothesis import MAX_TEXT, Part, parse_one_liner, title_for
 from bets.keys import format_key
 from bets.lifecycle import Move, MoveRequest, State
 from bets.metrics import BetFacts
-from bets.reading import format_day, format_duration, format_moment
+from bets.reading import counted, format_day, format_duration, format_moment
 from bets.timing import ChannelRules
 from bot import grammar
 from bot.blocks import card as card_blocks
@@ -148,11 +148,28 @@ def refusal_text(refusal: Refused) -> str:
         case Why.NO_BETS_HERE:
             return "This channel has no bets yet, so there is nothing to report."
         case Why.NO_HYPOTHESIS:
-            return (
-                "Say what you believe: `/hypothesis new We believe &lt;change&gt; for "
-                "&lt;whom&gt; will &lt;outcome&gt;. We'll know when &lt;signal&gt;`."
-            )
+            return f"{escape(missing_text(refusal.missing))} Nothing was created. {NEW_BET_FORM}"
     return "That can't be done."  # pragma: no cover - every reason is worded above
+
+
+NEW_BET_FORM = (
+    "Try `/hypothesis new We believe &lt;change&gt; for &lt;whom&gt; will &lt;outcome&gt;. "
+    "We'll know when &lt;signal&gt;`, for example `/hypothesis new We believe a one-click "
+    "export for admins will cut support tickets. We'll know when export tickets drop 30% "
+    "within 10 days`."
+)
+
+
+def missing_text(missing: tuple[Part, ...]) -> str:
+    """What a hypothesis lacks to be a bet (a change, an outcome), in plain text."""
+    if Part.CHANGE in missing and Part.OUTCOME in missing:
+        return (
+            "A bet needs at least a change and the outcome you expect of it: "
+            "what will we do, and what will it lead to?"
+        )
+    if Part.CHANGE in missing:
+        return "A bet needs a change: say what we will do before “will …”."
+    return "A bet needs an outcome: say what the change will lead to (“… will <outcome>”)."
 
 
 def no(refusal: Refused) -> Reply:
@@ -165,8 +182,10 @@ def no(refusal: Refused) -> Reply:
 def _nudge_budget(per_day: int) -> str:
     if per_day == 0:
         return "Nudges: off in this channel (`nudges-per-day 0`)"
-    noun = "nudge" if per_day == 1 else "nudges"
-    return f"At most {per_day} {noun} a day, most overdue first; the rest wait for a later day"
+    return (
+        f"At most {counted(per_day, 'nudge')} a day, most overdue first; "
+        "the rest wait for a later day"
+    )
 
 
 def describe_settings(rules: ChannelRules) -> str:
@@ -179,7 +198,8 @@ def describe_settings(rules: ChannelRules) -> str:
     hours = format_hours(rules.hours.start, rules.hours.end)
     lines = [
         f"• Digest: {digest} ({rules.tz.key})",
-        f"• Working hours: {hours} {format_days(rules.hours.days)}",
+        # One zone serves both: say it on each line, so nobody reads the hours as UTC.
+        f"• Working hours: {hours} {format_days(rules.hours.days)} ({rules.tz.key})",
         f"• Nudge after {format_duration(rules.nudge_after)}, "
         f"repeat every {format_duration(rules.nudge_repeat)}",
         f"• {_nudge_budget(rules.nudges_per_day)}",
@@ -249,8 +269,6 @@ class Answers:
         if actor.channel_id is None:
             return refused("Create bets from a channel, so the team sees them.")
         line = parse_one_liner(text)
-        if not line.hypothesis:
-            return no(Refused(Why.NO_HYPOTHESIS))
         return await self.create(
             actor,
             BetDraft(
@@ -292,7 +310,7 @@ class Answers:
             # T14: still started, and the channel hears it is over its limit.
             text += (
                 f" <#{result.bet.channel_id}> is now over its WIP limit: "
-                f"{result.wip.count} bets building, limit {result.wip.limit}."
+                f"{counted(result.wip.count, 'bet')} building, limit {result.wip.limit}."
             )
         return Reply(text, bet=result.bet)
 

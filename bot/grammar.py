@@ -9,11 +9,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeAlias
 
-from bets.durations import DURATION_HELP, WHEN_HELP, parse_date, parse_duration
+from bets.durations import (
+    DURATION_HELP,
+    MAX_DURATION,
+    WHEN_HELP,
+    measure_duration,
+    parse_date,
+)
 from bets.evidence import Verdict
 from bets.hours import parse_clock, parse_days, parse_hours, parse_zone
 from bets.hypothesis import MAX_TEXT
 from bets.keys import parse_key
+from bets.metrics import MAX_WINDOW
+from bets.reading import format_limit
 
 # ---------------------------------------------------------------------------------------------
 # What `parse` returns
@@ -319,6 +327,9 @@ _SIGNAL_LEAD = re.compile(
     r"^we(?:'|’|\s+wi)ll\s+know\s+(?:it\s+)?(?:when|if)\b[\s,:]*", re.IGNORECASE
 )
 _ECHO_LIMIT = 40
+# A first word of marks only (`*`, `!`, `=>`) is meant as a verdict; words, numbers and links
+# (`-5%`, `+1`) are evidence text.
+_MARK = re.compile(r"[^\w\s]+")
 
 
 def _next_token(text: str) -> tuple[str, str]:
@@ -391,6 +402,22 @@ def _keyed(name: str, rest: str) -> tuple[int, str] | Usage:
     return number, rest
 
 
+def _duration(
+    text: str, form: str, *, limit: timedelta = MAX_DURATION, what: str, hint: str = DURATION_HELP
+) -> timedelta | Usage:
+    """A typed duration within `limit`; else what was wrong (not a duration, or longer than
+    `what` allows, saying the limit) and the right `form`."""
+    duration = measure_duration(text)
+    if duration is None:
+        return Usage(f"{_code(text)} isn't a duration. {_try_form(form, hint)}")
+    if duration > limit:
+        return Usage(
+            f"{_code(text)} is too long: {what} at most {format_limit(limit)}. "
+            f"{_try_form(form, '')}"
+        )
+    return duration
+
+
 # ---------------------------------------------------------------------------------------------
 # One function per subcommand, each given the raw text after the subcommand word
 
@@ -458,6 +485,11 @@ def _evidence(rest: str) -> Command | Usage:
     number, rest = keyed
     marker, after = _next_token(rest)
     verdict = _VERDICTS.get(marker.lower())
+    if verdict is None and _MARK.fullmatch(clean_text(marker)):
+        return Usage(
+            f"{_code(marker)} isn't a verdict mark: use `+` supports, `-` refutes or "
+            f"`?` inconclusive. {_try('evidence')}"
+        )
     if verdict is None:
         verdict, after = Verdict.INCONCLUSIVE, rest
     text, link = _split_link(_one_line(after))
@@ -524,9 +556,12 @@ def _expect(rest: str) -> Command | Usage:
     when = _drop_lead_word(_one_line(rest), ("in", "within", "by", "on"))
     if not when:
         return Usage(f"When should the signal show? {_try('expect', WHEN_HELP)}")
-    if parse_duration(when) is None and parse_date(when) is None:
+    if parse_date(when) is not None:
+        return Expect(number, when)
+    if measure_duration(when) is None:
         return Usage(f"{_code(when)} isn't a duration or a date. {_try('expect', WHEN_HELP)}")
-    return Expect(number, when)
+    within = _duration(when, USAGE["expect"], what="`expect` takes", hint=WHEN_HELP)
+    return within if isinstance(within, Usage) else Expect(number, when)
 
 
 def _snooze(rest: str) -> Command | Usage:
@@ -537,10 +572,8 @@ def _snooze(rest: str) -> Command | Usage:
     text = _drop_lead_word(_one_line(rest), ("for",))
     if not text:
         return Usage(f"For how long? {_try('snooze', DURATION_HELP)}")
-    duration = parse_duration(text)
-    if duration is None:
-        return Usage(f"{_code(text)} isn't a duration. {_try('snooze', DURATION_HELP)}")
-    return Snooze(number, duration)
+    duration = _duration(text, USAGE["snooze"], what="a snooze lasts")
+    return duration if isinstance(duration, Usage) else Snooze(number, duration)
 
 
 def _away(rest: str) -> Command | Usage:
@@ -560,10 +593,8 @@ def _report(rest: str) -> Command | Usage:
     text = _drop_lead_word(_one_line(rest), ("last", "for", "over"))
     if not text:
         return Report(DEFAULT_REPORT_WINDOW)
-    window = parse_duration(text)
-    if window is None:
-        return Usage(f"{_code(text)} isn't a duration. {_try('report', DURATION_HELP)}")
-    return Report(window)
+    window = _duration(text, USAGE["report"], limit=MAX_WINDOW, what="a report looks back")
+    return window if isinstance(window, Usage) else Report(window)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -611,15 +642,14 @@ def _take(tokens: list[str], at: int) -> str:
 def _duration_setting(name: str, key: str) -> _SettingParser:
     def parse_duration_setting(tokens: list[str], at: int) -> tuple[_Changes, int] | Usage:
         value = _take(tokens, at)
-        duration = parse_duration(value)
+        if not value:
+            return Usage(f"`{name}` needs a duration. {_setting_try(name, DURATION_HELP)}")
         # "2 weeks" arrives as two words.
-        if duration is None and value.isdigit() and at + 1 < len(tokens):
-            duration = parse_duration(value + _take(tokens, at + 1))
-            at += 1 if duration is not None else 0
-        if duration is None:
-            shown = f"{_code(value)} isn't a duration." if value else f"`{name}` needs a duration."
-            return Usage(f"{shown} {_setting_try(name, DURATION_HELP)}")
-        return [(key, duration)], at + 1
+        joined = f"{value} {_take(tokens, at + 1)}"
+        if value.isdigit() and measure_duration(joined) is not None:
+            value, at = joined, at + 1
+        duration = _duration(value, SETTING_USAGE[name], what=f"`{name}` is")
+        return duration if isinstance(duration, Usage) else ([(key, duration)], at + 1)
 
     return parse_duration_setting
 

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
+from bets.reading import counted
 from console.exits import REFUSED, settings_or_refuse
 from storage import db
 from storage import purge as store
@@ -16,6 +17,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     purge: argparse.ArgumentParser = subparsers.add_parser(
         "purge",
         help="delete one workspace's bets, evidence, events, outbox, settings and installation",
+        description=(
+            "Delete everything kept for one workspace: its bets, evidence, events, outbox "
+            "rows, channel settings, API tokens and installation. It first lists how many "
+            "rows of each go, then asks for the team id to be typed again (or --yes). "
+            "Nothing is posted to Slack; it cannot be undone (`hypobot export --team` first "
+            "keeps a copy)."
+        ),
     )
     purge.add_argument("--team", required=True, help="the workspace's team id, e.g. T012AB3C4")
     purge.add_argument(
@@ -52,7 +60,7 @@ async def purge_workspace(team: str, *, yes: bool, stdin: TextIO, out: TextIO, e
             print(f"hypobot: not purged ({typed!r} is not {team})", file=err)
             return REFUSED
     deleted = await store.purge(team)
-    print(f"hypobot: purged workspace {team} ({sum(deleted.values())} rows)", file=out)
+    print(f"hypobot: purged workspace {team} ({counted(sum(deleted.values()), 'row')})", file=out)
     return 0
 
 

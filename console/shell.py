@@ -26,6 +26,7 @@ from slack_bolt.response import BoltResponse
 
 from bets.durations import parse_duration
 from bets.keys import format_key, parse_key
+from bets.reading import counted
 from bot.blocks.text import escape
 from bot.renderers import card_message
 from bot.runtime import Runtime
@@ -728,23 +729,27 @@ class Console:
         self._introduce_field()
 
 
-# How a job's report reads; a figure not listed here is shown by its name.
-_SUMMARY_WORDS = {
-    "posted": "{n} digest(s) posted",
-    "quiet": "{n} channel(s) with nothing to say",
-    "nudged": "{n} bet(s) nudged",
-    "escalated": "{n} escalated",
-    "waiting": "{n} due but waiting (outside working hours, snoozed or away)",
-    "channels": "{n} channel(s) checked",
-    "sent": "{n} message(s) sent",
-    "retried": "{n} to retry",
-    "failed": "{n} failed",
-    "deferred": "{n} deferred",
+# How a job's report reads: each figure's noun (counted: "1 bet", "2 bets"; none: the bare
+# number) and the words after it. A figure not listed here is shown by its name.
+_SUMMARY_WORDS: dict[str, tuple[str, str]] = {
+    "posted": ("digest", "posted"),
+    "quiet": ("channel", "with nothing to say"),
+    "nudged": ("bet", "nudged"),
+    "escalated": ("", "escalated"),
+    "over_budget": ("", "held for a later day by the nudge budget"),
+    "outside_hours": ("", "due outside working hours"),
+    "snoozed": ("", "due but snoozed"),
+    "owner_away": ("", "due while the owner is away"),
+    "channels": ("channel", "checked"),
+    "sent": ("message", "sent"),
+    "retried": ("", "to retry"),
+    "failed": ("", "failed"),
+    "deferred": ("", "deferred"),
 }
 
 
 def _summary_text(summary: dict[str, Any]) -> str:
-    """A job's report in words: `1 digest(s) posted · 1 message(s) sent`."""
+    """A job's report in words: `1 digest posted · 2 messages sent`."""
     parts: list[str] = []
     for key, value in summary.items():
         if isinstance(value, dict):
@@ -754,5 +759,6 @@ def _summary_text(summary: dict[str, Any]) -> str:
             continue
         count = len(value) if isinstance(value, list) else value
         if count and key != "errors":
-            parts.append(_SUMMARY_WORDS.get(key, f"{key} {{n}}").format(n=count))
+            noun, words = _SUMMARY_WORDS.get(key, ("", key))
+            parts.append(f"{counted(count, noun) if noun else count} {words}")
     return " · ".join(parts) or "nothing to do"

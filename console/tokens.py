@@ -29,15 +29,34 @@ _WHY = {
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "tokens", help="make, list and revoke the HTTP API's tokens of a workspace"
+        "tokens",
+        help="make, list and revoke the HTTP API's tokens of a workspace",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="tokens_command", required=True)
-    create = sub.add_parser("create", help="make a token (printed once; only its hash is kept)")
+    create = sub.add_parser(
+        "create",
+        help="make a token (printed once; only its hash is kept)",
+        description="Make a token for the HTTP API (Authorization: Bearer <token>), good for "
+        "this workspace only. It is printed once, alone on stdout; Hypobot keeps only its "
+        "SHA-256, so a lost token is revoked and made again.",
+    )
     create.add_argument("--team", required=True, help="the workspace's team id, e.g. T012AB3C4")
     create.add_argument("--name", required=True, help="what the token is for, e.g. ci")
-    listing = sub.add_parser("list", help="name, created, last used, revoked (never the token)")
+    listing = sub.add_parser(
+        "list",
+        help="name, created, last used, revoked (never the token)",
+        description="List the workspace's tokens: id, name, when made, last used and revoked. "
+        "The tokens themselves are never shown again.",
+    )
     listing.add_argument("--team", required=True, help="the workspace's team id")
-    revoke = sub.add_parser("revoke", help="revoke a token: it answers 401 from now on")
+    revoke = sub.add_parser(
+        "revoke",
+        help="revoke a token: it answers 401 from now on",
+        description="Revoke a token by its name or its id (from `hypobot tokens list`): a "
+        "request carrying it is answered 401 from now on.",
+    )
     revoke.add_argument("--team", required=True, help="the workspace's team id")
     which = revoke.add_mutually_exclusive_group(required=True)
     which.add_argument("--name", help="the token's name")

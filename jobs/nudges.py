@@ -7,10 +7,11 @@ its first nudge."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bets.timing import EscalationReason
+from bets.timing import EscalationReason, Hold
 from bot.blocks.nudge import escalation_blocks, escalation_text, nudge_blocks, nudge_text
 from jobs.fanout import for_each
 from usecases import chasing
@@ -20,11 +21,20 @@ log = logging.getLogger("hypobot.nudges")
 
 @dataclass
 class NudgeReport:
+    """What a sweep did, and the nudges that were due but wait, counted by what holds each
+    back (`bets.timing.Hold`): whoever runs `hypobot jobs run nudges` sees why."""
+
     nudged: int = 0
     escalated: int = 0
-    waiting: int = 0  # due, but outside hours, snoozed, the owner is away, or over budget
-    held: int = 0  # of those, held back by the channel's nudge budget for today
+    over_budget: int = 0  # free to go, but the channel's nudge budget is spent today
+    outside_hours: int = 0
+    snoozed: int = 0
+    owner_away: int = 0
     channels: int = 0
+
+    def count_waiting(self, waiting: Mapping[Hold, int]) -> None:
+        for hold, count in waiting.items():
+            setattr(self, hold.value, getattr(self, hold.value) + count)
 
 
 async def run(now: datetime, *, owner: str) -> NudgeReport:
@@ -48,8 +58,7 @@ async def _sweep_channel(
     if not decided.decisions:
         return False
     report.channels += 1
-    report.waiting += decided.waiting
-    report.held += decided.held
+    report.count_waiting(decided.waiting)
     plans: list[chasing.Planned] = []
     for bet, decision in decided.decisions:
         if decision.nudge_now:

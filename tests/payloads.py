@@ -3,6 +3,7 @@ shortcut (message_action) and an external select's type-ahead (block_suggestion)
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from typing import Any
@@ -96,6 +97,18 @@ def block_suggestion_body(
             },
         }
     )
+
+
+async def post_large(
+    slack: Any, body: str | bytes, content_type: str, headers: dict[str, str]
+) -> tuple[int, str]:
+    """Post `body` as is, as a stream: aiohttp warns (a ResourceWarning, an error in the
+    tests) that a body of a megabyte or more given as bytes is copied on the event loop."""
+    raw = body.encode() if isinstance(body, str) else body
+    async with slack.session.post(
+        slack.url, data=io.BytesIO(raw), headers={"Content-Type": content_type, **headers}
+    ) as response:
+        return response.status, await response.text()
 
 
 async def post_signed(slack: Any, body: str) -> tuple[int, Any]:

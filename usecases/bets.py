@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 
 from bets.evidence import EvidenceFacts, Verdict, feedback_moments, verdict_of_move
-from bets.hypothesis import coach
+from bets.hypothesis import coach, missing_parts
 from bets.lifecycle import (
     CLOSING_MOVES,
     FINAL_STATES,
@@ -222,7 +222,10 @@ async def create(
     """A new bet, numbered gap-free, with its event and its card. `once` names a request
     that may be delivered again (a workflow step's execution id): the bet it created is
     claimed with it in the same unit of work, so a retry on any replica answers with that
-    bet instead of making a second one."""
+    bet instead of making a second one. A hypothesis without a change or an outcome is
+    refused, whatever surface it came from (`bets.hypothesis.missing_parts`)."""
+    if missing := missing_parts(draft.hypothesis):
+        return Refused(Why.NO_HYPOTHESIS, missing=missing)
     now = ctx.clock()
     expectation = Expectation(within=draft.expect_within)
     if draft.expect:

@@ -4,6 +4,7 @@ recording them with their claims at once."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from bets.timing import (
     ChannelRules,
     Chase,
     ChaseFacts,
+    Hold,
     chase_channel,
     chase_facts,
     held_by_budget,
@@ -54,14 +56,10 @@ class ChannelChase:
     decisions: tuple[tuple[BetFacts, Chase], ...]  # every awaiting bet with its decision
 
     @property
-    def waiting(self) -> int:
-        """Due, but held back by working hours, a snooze, the owner's absence or the budget."""
-        return sum(1 for _, decision in self.decisions if decision.waiting)
-
-    @property
-    def held(self) -> int:
-        """Due and free to go, but past the channel's nudge budget for today."""
-        return sum(1 for _, decision in self.decisions if decision.held)
+    def waiting(self) -> Counter[Hold]:
+        """The bets due a nudge that waits, counted by what holds each back: a snooze, the
+        owner's absence, working hours, or the channel's nudge budget for today."""
+        return Counter(decision.held_by for _, decision in self.decisions if decision.held_by)
 
 
 async def channels_to_sweep(now: datetime) -> list[ToSweep]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bets.hypothesis import Part
 from bets.lifecycle import Move, State
 from storage.db import UNREACHABLE
 
@@ -33,7 +34,7 @@ class Why(StrEnum):
     PAST_DATE = "past_date"
     NO_CHANNEL = "no_channel"  # needs to run in a channel
     NO_BETS_HERE = "no_bets_here"
-    NO_HYPOTHESIS = "no_hypothesis"
+    NO_HYPOTHESIS = "no_hypothesis"  # no change or no outcome: not a bet yet
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Refused:
     other_number: int | None = None  # ALREADY_EVIDENCE: the bet it is evidence on
     owner_id: str = ""  # NOT_YOURS_TO_CLOSE: who may
     creator_id: str = ""
+    missing: tuple[Part, ...] = ()  # NO_HYPOTHESIS: what the hypothesis lacks
 
 
 @dataclass(frozen=True)

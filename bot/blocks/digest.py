@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bets.keys import format_key
 from bets.lifecycle import State
 from bets.metrics import Ageing, FlowReport, LearnedSince, Learning
-from bets.reading import format_date, format_duration
+from bets.reading import counted, for_count, format_date, format_duration
 from bets.timing import DEFAULT_NUDGES_PER_DAY
 from bot.blocks.report import (
     STATUS_EMOJI,
@@ -115,18 +115,17 @@ def _awaiting(report: FlowReport, titles: Mapping[int, str]) -> Block | None:
 
 def held_text(held: int, per_day: int) -> str:
     """The bets whose nudge is due but held back by the channel's nudge budget, in words."""
-    one = held == 1
+    is_are = for_count(held, "is", "are")
     if per_day == 0:
         return (
-            f"💤 {held} {'bet' if one else 'bets'} awaiting feedback {'is' if one else 'are'} "
-            "due a nudge, but nudges are off in this channel "
-            "(`/hypothesis settings nudges-per-day 5` turns them on)"
+            f"💤 {counted(held, 'bet')} awaiting feedback {is_are} due a nudge, but nudges are "
+            "off in this channel (`/hypothesis settings nudges-per-day 5` turns them on)"
         )
-    noun = "nudge" if per_day == 1 else "nudges"
     return (
-        f"💤 {held} more awaiting feedback {'is' if one else 'are'} due a nudge and "
-        f"{'waits' if one else 'wait'} for a later day: this channel gets at most "
-        f"{per_day} {noun} a day, most overdue first (`/hypothesis settings nudges-per-day`)"
+        f"💤 {held} more awaiting feedback {is_are} due a nudge and "
+        f"{for_count(held, 'waits', 'wait')} for a later day: this channel gets at most "
+        f"{counted(per_day, 'nudge')} a day, most overdue first "
+        "(`/hypothesis settings nudges-per-day`)"
     )
 
 
@@ -163,7 +162,7 @@ def _time_to_feedback(report: FlowReport) -> Block:
         headline = f"no feedback in the last {window}"
     else:
         median = format_duration(report.ttf_median)
-        headline = f"median {median} over the last {window} ({report.ttf_count} bets)"
+        headline = f"median {median} over the last {window} ({counted(report.ttf_count, 'bet')})"
         trend = trend_text(report)
         if trend:
             headline += f" {trend}"

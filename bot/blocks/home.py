@@ -9,7 +9,7 @@ from typing import Any
 
 from bets.lifecycle import OPEN_STATES, State
 from bets.metrics import FlowReport
-from bets.reading import format_duration
+from bets.reading import counted, format_duration
 from bot.blocks import card, ids
 from bot.blocks.digest import wip_text
 from bot.blocks.lists import bet_line
@@ -69,7 +69,7 @@ def _ttf_text(report: FlowReport) -> str:
 
 def _sle_text(report: FlowReport) -> str:
     level = report.sle
-    source = f"from {level.n} samples" if level.from_sample else "the channel's default"
+    source = f"from {counted(level.n, 'sample')}" if level.from_sample else "the channel's default"
     return f"🎯 *SLE* {format_duration(level.value)} ({source})"
 
 

@@ -7,11 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bets.keys import format_key
-from bets.reading import format_date, format_duration
+from bets.reading import counted, format_date, format_duration
 from bets.timing import EscalationReason
 from bot.blocks import ids
 from bot.blocks.card import MAX_HYPOTHESIS_SHOWN, headline, shown
-from bot.blocks.text import Block, actions, button, context, section, user
+from bot.blocks.text import Block, actions, button, context, escape, section, user
 
 MAX_SIGNAL_SHOWN = 1000
 
@@ -19,13 +19,12 @@ MAX_SIGNAL_SHOWN = 1000
 def nudge_blocks(bet: Any, *, now: datetime, sle: timedelta, number: int) -> list[Block]:
     """`<@owner>`, what we bet and how we'd know, and buttons for the outcome."""
     age = format_duration(now - bet.shipped_at)
-    signal = shown(bet.signal, MAX_SIGNAL_SHOWN) if bet.signal.strip() else "_no signal set_"
     value = str(bet.id)
     return [
         section(
             f"{user(bet.owner_id)}, {headline(bet)} shipped {age} ago. What have we learned?\n"
             f">{shown(bet.hypothesis, MAX_HYPOTHESIS_SHOWN)}\n"
-            f"*We'll know when* {signal}"
+            f"{_signal_line(bet)}"
         ),
         context(
             f"Nudge {number} · reply in this thread with what you learned, "
@@ -40,6 +39,16 @@ def nudge_blocks(bet: Any, *, now: datetime, sle: timedelta, number: int) -> lis
             button("🪦 Kill", ids.KILL, value, "danger"),
         ),
     ]
+
+
+def _signal_line(bet: Any) -> str:
+    """How we'd know, or that nobody said yet and how to say it."""
+    if bet.signal.strip():
+        return f"*We'll know when* {shown(bet.signal, MAX_SIGNAL_SHOWN)}"
+    return (
+        "*No signal yet:* nobody said how we'd know it worked. Name one: "
+        f"`/hypothesis signal {format_key(bet.number)} {escape('<what we will see>')}`"
+    )
 
 
 def nudge_text(bet: Any) -> str:
@@ -65,7 +74,7 @@ def escalation_blocks(
     until when (T4)."""
     who = f"{user(lead_id)}: " if lead_id else ""
     if reason is EscalationReason.UNANSWERED:
-        why = f"{unanswered} nudges without an answer"
+        why = f"{counted(unanswered, 'nudge')} without an answer"
     else:
         age = format_duration(now - bet.shipped_at)
         why = f"shipped {age} ago, past the SLE of {format_duration(sle)}"

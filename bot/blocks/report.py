@@ -19,7 +19,7 @@ from bets.metrics import (
     Sle,
     Trend,
 )
-from bets.reading import format_date, format_duration
+from bets.reading import counted, format_date, format_duration
 from bot.blocks.card import shown
 from bot.blocks.text import (
     MAX_FALLBACK_TEXT,
@@ -75,8 +75,7 @@ def _with_article(number: int) -> str:
 def window_words(window: timedelta) -> str:
     """`30 days` for whole days (`1 day`), else a short duration such as `12h`."""
     if window % timedelta(days=1) == timedelta(0):
-        days = window.days
-        return f"{days} day" if days == 1 else f"{days} days"
+        return counted(window.days, "day")
     return format_duration(window)
 
 
@@ -97,7 +96,7 @@ def sle_text(level: Sle) -> str:
     if level.from_sample:
         return (
             f"{percent(SLE_PERCENTILE)} of bets get feedback within "
-            f"{format_duration(level.value)} ({level.n} samples over {lookback})"
+            f"{format_duration(level.value)} ({counted(level.n, 'sample')} over {lookback})"
         )
     return (
         f"Default SLE {format_duration(level.value)} "
@@ -136,15 +135,17 @@ def forecast_text(item: Awaiting, sle: Sle, *, now: datetime, tz: ZoneInfo) -> s
     lookback = window_words(SLE_LOOKBACK)
     if sle.n < SLE_MIN_SAMPLES:
         return (
-            f"Not enough history for a forecast for {key}: {sle.n} feedback sample(s) in the "
-            f"last {lookback}, {SLE_MIN_SAMPLES} needed"
+            f"Not enough history for a forecast for {key}: "
+            f"{counted(sle.n, 'feedback sample')} in the last {lookback}, "
+            f"{SLE_MIN_SAMPLES} needed"
         )
     if item.expected_by is None:
         return f"No bet in the last {lookback} waited this long: no forecast for {key} yet"
     chance = _with_article(round(SLE_PERCENTILE * 100))
     day = format_date(item.expected_by, tz, now=now)
     return (
-        f"With the last {lookback}' TTF ({item.forecast_sample} samples), {key} has {chance} "
+        f"With the last {lookback}' TTF ({counted(item.forecast_sample, 'sample')}), "
+        f"{key} has {chance} "
         f"chance of feedback by {day}"
     )
 
@@ -219,7 +220,7 @@ def _too_little_data(report: FlowReport) -> str:
         )
     if report.ttf_count < SLE_MIN_SAMPLES:
         return (
-            f"ℹ️ Only {report.ttf_count} feedback sample(s) in this window: treat the "
+            f"ℹ️ Only {counted(report.ttf_count, 'feedback sample')} in this window: treat the "
             "percentiles as rough."
         )
     return ""
@@ -273,7 +274,8 @@ def report_blocks(
 
 def report_text(report: FlowReport, *, window_label: str) -> str:
     """The notification text: the headline figures in one line."""
-    parts = [f"Flow report, {escape(window_label)}: {report.ttf_count} feedback samples"]
+    samples = counted(report.ttf_count, "feedback sample")
+    parts = [f"Flow report, {escape(window_label)}: {samples}"]
     if report.ttf_median is not None:
         parts.append(f"median time to feedback {format_duration(report.ttf_median)}")
     if report.ttf_p85 is not None:

@@ -24,6 +24,7 @@ from tests.conftest import Hypobot
 from tests.faults.conftest import SQLITE_ONLY, footprint
 from tests.faults.test_grammar_properties import batches
 from tests.flows import ONE_LINER, settle
+from tests.payloads import post_large
 
 SERVED = settings(
     deadline=None,
@@ -38,7 +39,7 @@ async def still_serving(hypobot: Hypobot) -> bool:
 
 
 async def post_signed(hypobot: Hypobot, body: str | bytes, content_type: str) -> tuple[int, str]:
-    return await hypobot.slack.post_raw(body, content_type, sign(body))
+    return await post_large(hypobot.slack, body, content_type, sign(body))
 
 
 def assert_no_crash(status: int, text: str) -> None:

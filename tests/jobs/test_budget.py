@@ -78,7 +78,7 @@ async def test_a_channel_gets_at_most_five_nudges_a_day_the_most_overdue_first(
     report = await run_job(hypobot, "nudges", MONDAY)
     oldest_five = sorted(bet.number for bet in bets if (MONDAY - bet.shipped_at).days >= 7)
     assert nudged_numbers(hypobot) == oldest_five == [2, 4, 5, 6, 8]
-    assert report["nudged"] == 5 and report["held"] == 3
+    assert report["nudged"] == 5 and report["over_budget"] == 3
     assert not hypobot.fake.block_errors
 
 
@@ -155,6 +155,24 @@ async def test_a_bet_held_back_before_its_first_nudge_is_not_escalated(hypobot: 
     assert (await Bet.get(id=old.id)).escalated_at == TUESDAY_0900
 
 
+async def test_a_sweep_counts_the_nudges_that_wait_by_what_holds_each_back(
+    hypobot: Hypobot,
+) -> None:
+    await hypobot.command("settings nudges-per-day 1")
+    snoozed, free, oldest, away = await shipped_bets(hypobot, [6, 7, 8, 9])
+    await hypobot.command(f"snooze H-{snoozed.number} 3d")
+    await Bet.filter(id=away.id).update(owner_id="U2")
+    await hypobot.command("away until 2026-12-01", user_id="U2")
+
+    report = await run_job(hypobot, "nudges", MONDAY)
+
+    assert nudged_numbers(hypobot) == [oldest.number]
+    waiting = {key: report[key] for key in ("over_budget", "snoozed", "owner_away")}
+    assert waiting == {"over_budget": 1, "snoozed": 1, "owner_away": 1}
+    assert report["outside_hours"] == 0 and "waiting" not in report
+    assert free.number not in nudged_numbers(hypobot)
+
+
 # --- the digest counts what waits ---------------------------------------------------------------
 
 
@@ -218,7 +236,7 @@ async def test_imported_shipped_bets_get_their_card_with_their_first_nudge_withi
     assert await Outbox.all().count() == 0  # the import itself posts nothing
 
     report = await run_job(hypobot, "nudges", MONDAY)
-    assert report["nudged"] == 3 and report["held"] == 2
+    assert report["nudged"] == 3 and report["over_budget"] == 2
     for channel, count in (("C1", 2), ("C2", 1)):
         cards = cards_posted(hypobot, channel)
         nudges = nudged(hypobot, channel)

@@ -37,6 +37,17 @@ async def test_digest_goes_out_once_at_local_time(hypobot: Hypobot) -> None:
     assert not hypobot.fake.block_errors
 
 
+async def test_a_digest_counts_one_bet_as_one_bet(hypobot: Hypobot) -> None:
+    bet = await shipped_bet(hypobot, MONDAY)
+    hypobot.clock.now = MONDAY + timedelta(days=2)
+    await hypobot.command(f"validate H-{bet.number} tickets fell 35%")
+    await run_job(hypobot, "digests", datetime(2026, 11, 5, 9, 30, tzinfo=UTC))
+    [digest] = digests_in(hypobot)
+    shown = str(digest.blocks)
+    assert "median 2d over the last 30 days (1 bet)" in shown, shown
+    assert "1 bets" not in shown and "(s)" not in shown
+
+
 async def test_channel_with_nothing_to_say_gets_no_digest(hypobot: Hypobot) -> None:
     await hypobot.command("settings wip 3")  # tracked, but no bets
     await run_job(hypobot, "digests", datetime(2026, 11, 3, 9, 30, tzinfo=UTC))

@@ -41,6 +41,21 @@ async def test_nudge_goes_out_at_three_days_in_the_bets_thread(hypobot: Hypobot)
     assert not hypobot.fake.block_errors
 
 
+async def test_a_nudge_on_a_bet_without_a_signal_says_how_to_name_one(hypobot: Hypobot) -> None:
+    hypobot.clock.now = MONDAY
+    await hypobot.command("new We believe dark mode for night owls will raise retention")
+    await hypobot.command("ship H-1")
+    await hypobot.deliver()
+    bet = await Bet.get(team_id="T1", number=1)
+    await run_job(hypobot, "nudges", MONDAY + timedelta(days=3))
+    [nudge] = nudges_for(hypobot, bet)
+    said = str(nudge.blocks)
+    assert "We'll know when* _no signal" not in said and "no signal set" not in said
+    assert "*No signal yet:* nobody said how we'd know it worked." in said
+    assert "`/hypothesis signal H-1 &lt;what we will see&gt;`" in said
+    assert not hypobot.fake.block_errors
+
+
 async def test_running_the_same_pass_again_sends_nothing_new(hypobot: Hypobot) -> None:
     bet = await shipped_bet(hypobot, MONDAY)
     at = MONDAY + timedelta(days=3, minutes=5)

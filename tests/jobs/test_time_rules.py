@@ -277,7 +277,7 @@ async def test_t8_one_sample_gives_no_forecast_date_and_says_there_is_not_enough
     hypobot.clock.now = at(9, 9, 30)
     report = await posted_report(hypobot)
     assert "Not enough history for a forecast for H-2" in report, report
-    assert "1 feedback sample(s) in the last 90 days, 5 needed" in report
+    assert "1 feedback sample in the last 90 days, 5 needed" in report
     assert "chance of feedback by" not in report
 
 

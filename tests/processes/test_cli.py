@@ -24,7 +24,12 @@ from storage.models import Bet, Event, Evidence
 from tests.conftest import Hypobot
 from tests.jobs_support import ONE_LINER
 
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+# This checkout's code in the processes it starts, whatever their working directory (an
+# installed copy of Hypobot may be another checkout).
+CLEAN_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))},
+    "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+}
 
 
 def hypobot_cli(
@@ -263,7 +268,7 @@ async def test_a_csv_export_imports_back_unchanged_and_only_once(
     await hypobot.command("ship H-1 https://git.test/pr/7", team_id="TA", user_id="UALICE")
     await hypobot.command("evidence H-1 + 12 admins used it", team_id="TA", user_id="UBOB")
     await hypobot.command(
-        "new We believe a tour helps new admins", team_id="TA", user_id="UCAROL", channel_id="C2"
+        "new We believe a tour will help admins", team_id="TA", user_id="UCAROL", channel_id="C2"
     )
     env = {"DATABASE_URL": hypobot.database}
     exported = await asyncio.to_thread(hypobot_cli, "export", "--format", "csv", env=env)

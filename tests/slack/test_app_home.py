@@ -47,7 +47,7 @@ async def test_home_shows_my_bets_by_state_with_their_buttons(hypobot: Hypobot) 
     await hypobot.command(f"new {ONE_LINER}")
     await hypobot.command("new We believe dark mode for night owls will raise retention")
     await hypobot.command("ship H-2")
-    await hypobot.command("new We believe a tour for new admins helps", user_id="U9")
+    await hypobot.command("new We believe a tour for new admins will help", user_id="U9")
     view = await open_home(hypobot)
     shown = text_of(view)
     assert view["type"] == "home"

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import asyncpg
+import pytest
 
 from storage.models import Bet, Event, Evidence
 from tests.conftest import Hypobot, eventually
@@ -41,6 +42,25 @@ async def test_new_without_signal_creates_bet_and_says_how_to_add_one(hypobot: H
     assert "no signal" in body["text"]
     assert "/hypothesis signal H-1" in body["text"]
     assert await Bet.filter(team_id="T1").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("We believe", "needs at least a change and the outcome"),
+        ("We believe dark mode for night owls", "needs an outcome"),
+        ("We'll know when retention rises", "needs at least a change and the outcome"),
+    ],
+)
+async def test_new_without_a_change_or_an_outcome_is_refused_with_the_right_form(
+    hypobot: Hypobot, line: str, says: str
+) -> None:
+    status, body = await hypobot.command(f"new {line}")
+    assert status == 200
+    assert says in body["text"], body
+    assert "Nothing was created." in body["text"]
+    assert "/hypothesis new We believe &lt;change&gt; for &lt;whom&gt; will" in body["text"]
+    assert await Bet.all().count() == 0 and await Event.all().count() == 0
 
 
 async def test_full_lifecycle_updates_card_each_time(hypobot: Hypobot) -> None:
@@ -95,6 +115,38 @@ async def test_bad_input_gets_helpful_message_and_changes_nothing(hypobot: Hypob
         assert "Traceback" not in str(body)
         assert "/hypothesis" in body["text"], (text, body)
     assert await Event.all().count() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("report 5000d", "`5000d` is too long: a report looks back at most 3 years (1095d)."),
+        ("snooze H-1 99999d", "`99999d` is too long: a snooze lasts at most 3 years (1095d)."),
+        ("expect H-1 5000d", "`5000d` is too long: `expect` takes at most 3 years (1095d)."),
+    ],
+)
+async def test_a_duration_past_its_limit_is_refused_saying_the_limit(
+    hypobot: Hypobot, text: str, says: str
+) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    await hypobot.command("ship H-1")
+    before = await Event.all().count()
+    _, body = await hypobot.command(text)
+    assert says in body["text"], body
+    assert "isn't a duration" not in body["text"]
+    assert await Event.all().count() == before
+    assert (await Bet.get(team_id="T1", number=1)).snoozed_until is None
+
+
+async def test_evidence_with_an_unknown_verdict_mark_is_refused_and_records_nothing(
+    hypobot: Hypobot,
+) -> None:
+    await hypobot.command(f"new {ONE_LINER}")
+    await hypobot.command("ship H-1")
+    _, body = await hypobot.command("evidence H-1 * weird verdict")
+    assert "`*` isn't a verdict mark: use `+` supports, `-` refutes or `?`" in body["text"]
+    assert "/hypothesis evidence H-12 [+|-|?]" in body["text"]
+    assert await Evidence.all().count() == 0
 
 
 async def test_closing_is_limited_to_owner_creator_and_admins(hypobot: Hypobot) -> None:

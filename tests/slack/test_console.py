@@ -25,7 +25,12 @@ ONE_LINER = (
 )
 # The buttons a new bet's card shows, in order.
 START_BUTTON, SHIP_BUTTON, EVIDENCE_BUTTON, KILL_BUTTON = "1", "2", "3", "4"
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+# This checkout's code in the consoles it starts, whatever their working directory (an
+# installed copy of Hypobot may be another checkout).
+CLEAN_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))},
+    "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+}
 
 
 class Typist:
@@ -161,7 +166,7 @@ async def test_jobs_run_digests_at_a_moment_moves_the_clock_and_shows_the_digest
     assert "Running digests at Tue 03 Nov 2026 09:30 UTC" in shown
     assert "#general · Hypobot:\n  📋 Hypobot digest · Tue 3 Nov" in shown
     assert "H-1 A one-click export · shipped" in shown
-    assert "└ digests: 1 digest(s) posted · 1 message(s) sent" in shown
+    assert "└ digests: 1 digest posted · 1 message sent" in shown
     assert "Tue 03 Nov 2026 09:30 UTC" in await typist("now")
 
 
@@ -172,6 +177,16 @@ async def test_jobs_run_nudges_posts_the_nudge_in_the_bets_thread(typist: Typist
     assert "in the thread of H-1" in shown
     assert "@you, H-1 · A one-click export shipped 11d ago. What have we learned?" in shown
     assert "[1] 👍 Supports" in shown
+
+
+async def test_jobs_run_nudges_says_the_budget_held_the_rest(typist: Typist) -> None:
+    await typist("/hypothesis settings nudges-per-day 1")
+    for number in (1, 2, 3):
+        await typist(ONE_LINER, f"/hypothesis ship H-{number}")
+    shown = await typist("jobs run nudges --at 2026-11-13T11:00Z")
+    assert "1 bet nudged · 2 held for a later day by the nudge budget" in shown
+    assert "1 channel checked" in shown
+    assert "outside working hours" not in shown and "snoozed" not in shown
 
 
 async def test_the_clock_moves_forward_only(typist: Typist) -> None:

@@ -219,6 +219,58 @@ async def test_new_bet_with_a_bad_field_stays_open_naming_that_field_and_writes_
     assert not hypobot.fake.calls_to("chat.postEphemeral")
 
 
+async def test_within_n_days_in_the_forms_signal_is_read_as_the_one_liner_reads_it(
+    hypobot: Hypobot,
+) -> None:
+    values = new_bet_values(
+        **{
+            ids.F_SIGNAL: _text("We'll know when export tickets drop 30% within 4 days"),
+            ids.F_EXPECT: _text(None),
+        }
+    )
+    assert await submit_new_bet(hypobot, values) == (200, "")
+    bet = await Bet.get(team_id="T1", number=1)
+    assert bet.signal == "export tickets drop 30%"
+    # T1: "within N" counts from shipping, as in `/hypothesis new … within 4 days`
+    assert bet.expected_at is None and bet.expect_within_s == 4 * 86400
+    await settle(hypobot)
+    [card] = hypobot.fake.calls_to("chat.postMessage")
+    assert "signal expected 4d after shipping" in str(card.blocks)
+
+
+async def test_the_forms_expected_by_field_wins_over_within_in_the_signal(
+    hypobot: Hypobot,
+) -> None:
+    values = new_bet_values(**{ids.F_SIGNAL: _text("export tickets drop 30% within 4 days")})
+    await submit_new_bet(hypobot, values)
+    bet = await Bet.get(team_id="T1", number=1)
+    assert (bet.signal, bet.expect_within_s) == ("export tickets drop 30%", 10 * 86400)
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("We believe", "needs at least a change and the outcome"),
+        ("We believe dark mode", "needs an outcome"),
+        ("We believe will raise retention", "needs a change"),
+    ],
+)
+async def test_a_hypothesis_without_a_change_or_an_outcome_keeps_the_form_open(
+    hypobot: Hypobot, typed: str, says: str
+) -> None:
+    values = new_bet_values(**{ids.F_HYPOTHESIS: _text(typed)})
+    status, body = await submit_new_bet(hypobot, values)
+    await settle(hypobot)
+    assert (status, body["response_action"], list(body["errors"])) == (
+        200,
+        "errors",
+        [ids.F_HYPOTHESIS],
+    )
+    assert says in body["errors"][ids.F_HYPOTHESIS]
+    assert "We believe <change> for <whom> will <outcome>" in body["errors"][ids.F_HYPOTHESIS]
+    assert await row_counts() == (0, 0, 0, 0)
+
+
 # --- Add evidence ----------------------------------------------------------------------------
 
 

@@ -311,11 +311,14 @@ async def test_installed_workspaces_reuse_one_client_per_team(installable: Insta
         installable.fake.base_url,
     )
 
-    first = await clients.for_team("T2")
+    try:
+        first = await clients.for_team("T2")
 
-    assert first is not None and first.token == "xoxb-fake-T2"
-    assert await clients.for_team("T2") is first
-    assert await clients.for_team("T9") is None
+        assert first is not None and first.token == "xoxb-fake-T2"
+        assert await clients.for_team("T2") is first
+        assert await clients.for_team("T9") is None
+    finally:
+        await clients.close()  # its connection pool, as the runtime closes it at shutdown
 
 
 async def test_a_token_sealed_with_another_key_counts_as_not_installed(

@@ -28,6 +28,7 @@ from storage.models import Bet
 from testkit.signing import SIGNING_SECRET, sign
 from tests.conftest import Hypobot
 from tests.flows import ONE_LINER, posted_bet, row_counts, settle
+from tests.payloads import post_large
 
 BOT_TOKEN = "xoxb-test-token"  # what the hypobot fixture runs with
 STALE = 5 * 60 + 30  # seconds: past Slack's five-minute window
@@ -181,7 +182,7 @@ async def test_body_over_the_size_limit_gets_413_and_the_server_keeps_serving(
     hypobot: Hypobot,
 ) -> None:
     body = urlencode({"payload": json.dumps({"text": "x" * MAX_BODY})})
-    status, _ = await hypobot.slack.post_raw(body, FORM, sign(body))
+    status, _ = await post_large(hypobot.slack, body, FORM, sign(body))
     assert status == 413
     assert await still_serving(hypobot)
 

@@ -37,6 +37,13 @@ async def test_settings_change_is_stored_and_written_as_an_event(hypobot: Hypobo
     assert event.data["after"]["wip_limit"] == 4
 
 
+async def test_settings_show_the_channels_zone_with_its_working_hours(hypobot: Hypobot) -> None:
+    await hypobot.command("settings digest 09:30 Asia/Kolkata")
+    _, body = await hypobot.command("settings hours 10:00-19:00")
+    assert "• Working hours: 10:00-19:00 mon-fri (Asia/Kolkata)" in body["text"]
+    assert "• Digest: 09:30 mon-fri (Asia/Kolkata)" in body["text"]
+
+
 async def test_bad_zone_is_refused_and_changes_nothing(hypobot: Hypobot) -> None:
     await hypobot.command("settings wip 3")
     _, body = await hypobot.command("settings digest 09:30 Europe/Berlinn")

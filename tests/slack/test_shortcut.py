@@ -119,7 +119,7 @@ async def test_picker_offers_at_most_100_bets(hypobot: Hypobot) -> None:
 
     actor = Actor("T1", "U1", "C1")
     for n in range(105):
-        draft = BetDraft(channel_id="C1", title=f"bet {n}", hypothesis=f"We believe {n}")
+        draft = BetDraft(channel_id="C1", title=f"bet {n}", hypothesis=f"We believe {n} will help")
         await hypobot.runtime.answers.create(actor, draft)
     options = await suggest(hypobot, "bet")
     assert len(options) == 100

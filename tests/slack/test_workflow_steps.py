@@ -234,7 +234,8 @@ async def test_creating_a_bet_ends_the_step_with_its_key_and_posts_its_card(
         "proposed",
     )
     assert bet.hypothesis == NEW_BET["hypothesis"]
-    assert bet.signal == "repeat orders rise 10% within 2w"
+    # "within 2w" is read as the one-liner and the New bet form read it (T1)
+    assert (bet.signal, bet.expect_within_s) == ("repeat orders rise 10%", 14 * 86400)
     assert bet.card_ts is not None
     assert {call.channel for call in hypobot.fake.calls_to("chat.postMessage")} == {"C5"}
     assert not hypobot.fake.block_errors
@@ -262,7 +263,10 @@ async def test_a_hypothesis_with_its_signal_in_one_line_is_split(hypobot: Hypobo
         ({"owner": "someone"}, "Pick the bet's owner (a person)"),
         ({"channel": "#general"}, "Pick the channel the bet belongs to"),
         ({"hypothesis": "We believe " + "x" * 3000}, "“Hypothesis” input is too long"),
+        ({"hypothesis": "We believe"}, "needs at least a change and the outcome"),
+        ({"hypothesis": "We believe saved carts"}, "needs at least a change and the outcome"),
     ],
+    ids=["blank", "owner", "channel", "too-long", "no-change-no-outcome", "no-outcome"],
 )
 async def test_bad_bet_input_fails_the_step_and_creates_nothing(
     hypobot: Hypobot, inputs: dict[str, str], message: str

@@ -149,7 +149,7 @@ async def existing_bet(team_id: str = "T1") -> BetFacts:
         team_id,
         now=NOW - timedelta(days=100),
         title="Older",
-        hypothesis="We believe older",
+        hypothesis="We believe older bets will matter",
         signal="",
     )
 

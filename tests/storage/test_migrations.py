@@ -18,6 +18,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 from storage import db
 from testkit.scratch import create_database, drop_database
 
+ROOT = Path(__file__).resolve().parents[2]
 LAST_RELEASE = "models.0003_oauth_installations"
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -142,7 +143,8 @@ async def test_hypobot_migrate_upgrades_the_last_release_without_losing_anything
     await _write_last_release_rows(old_database)
     result = subprocess.run(
         [sys.executable, "-m", "console.cli", "migrate"],
-        env={"DATABASE_URL": old_database, "PATH": "/usr/bin:/bin"},
+        # This checkout's code, though the working directory is elsewhere.
+        env={"DATABASE_URL": old_database, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
         cwd=tmp_path,
         capture_output=True,
         text=True,

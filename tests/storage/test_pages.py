@@ -26,7 +26,7 @@ async def create(team: str, title: str) -> int:
     made = await usecase.create(
         context(),
         Actor(team, "U1", "C1"),
-        BetDraft(channel_id="C1", title=title, hypothesis="We believe x", signal="y"),
+        BetDraft(channel_id="C1", title=title, hypothesis="We believe x will y", signal="y"),
     )
     assert isinstance(made, Created)
     return made.bet.number

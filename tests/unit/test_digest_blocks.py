@@ -314,7 +314,7 @@ def test_t8_the_forecast_is_withheld_under_five_samples() -> None:
     bets = [*learned_bets([5]), bet(1, State.SHIPPED, shipped=1)]
     _, blocks = report_for(bets)
     text = text_of(blocks)
-    assert "Not enough history for a forecast for H-1: 1 feedback sample(s)" in text
+    assert "Not enough history for a forecast for H-1: 1 feedback sample in" in text
     assert "chance of feedback by" not in text
 
 
@@ -330,7 +330,7 @@ def test_t8_sle_met_counts_bets_awaiting_past_the_sle_as_misses() -> None:
 def test_the_report_says_when_there_is_too_little_data() -> None:
     _, blocks = report_for([*learned_bets([3, 4]), bet(1, State.BUILDING, started=1)])
     text = text_of(blocks)
-    assert "Only 2 feedback sample(s) in this window" in text
+    assert "Only 2 feedback samples in this window" in text
     assert "Default SLE 14d" in text
     _, empty = report_for([])
     assert "No feedback in this window yet" in text_of(empty)

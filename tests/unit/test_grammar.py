@@ -286,6 +286,13 @@ def test_a_minus_sign_on_a_number_is_text_not_a_marker() -> None:
     assert parse("evidence H-4 -5% churn") == AddEvidence(4, "inconclusive", "-5% churn", None)
 
 
+@pytest.mark.parametrize("mark", ["*", "!", "=>", "++", "&gt;", "…"])
+def test_an_unknown_verdict_mark_is_refused_showing_the_marks(mark: str) -> None:
+    said = usage(f"evidence H-13 {mark} weird verdict")
+    assert "isn't a verdict mark: use `+` supports, `-` refutes or `?` inconclusive." in said
+    assert "Try `/hypothesis evidence H-12 [+|-|?]" in said
+
+
 def test_evidence_may_be_only_a_link() -> None:
     assert parse("evidence H-4 + <https://a.b>") == AddEvidence(4, "supports", "", "https://a.b")
 
@@ -674,3 +681,25 @@ FRAGMENTS = [
 )
 def test_parse_never_raises_for_each_subcommand(subcommand: str, text: str) -> None:
     assert isinstance(parse(f"{subcommand} {text}"), Command | Usage)
+
+
+# --------------------------------------------------------------------------- limits
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("report 1096d", "`1096d` is too long: a report looks back at most 3 years (1095d)."),
+        ("snooze H-1 157w", "`157w` is too long: a snooze lasts at most 3 years (1095d)."),
+        ("expect H-1 9999d", "`9999d` is too long: `expect` takes at most 3 years (1095d)."),
+        ("settings sle 5000d", "`5000d` is too long: `sle` is at most 3 years (1095d)."),
+        ("settings grace 200 weeks", "`200 weeks` is too long: `grace` is at most 3 years"),
+    ],
+)
+def test_a_duration_over_its_limit_says_the_limit(text: str, says: str) -> None:
+    assert usage(text).startswith(says)
+
+
+def test_a_duration_at_its_limit_is_accepted() -> None:
+    assert parse("report 1095d") == Report(timedelta(days=1095))
+    assert parse("snooze H-1 1095d") == Snooze(1, timedelta(days=1095))

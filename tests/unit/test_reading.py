@@ -1,4 +1,4 @@
-"""T6 and T7 as specifications: how durations and dates read to people."""
+"""T6 and T7 as specifications: how counts, durations and dates read to people."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bets.reading import format_date, format_day, format_duration, format_moment
+from bets.reading import (
+    counted,
+    for_count,
+    format_date,
+    format_day,
+    format_duration,
+    format_limit,
+    format_moment,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -106,3 +114,26 @@ def test_t7_naive_datetimes_are_refused() -> None:
         format_moment(datetime(2026, 11, 20, 12, 0), BERLIN, now=NOW)
     with pytest.raises(ValueError):
         format_date(NOW, BERLIN, now=datetime(2026, 11, 20, 12, 0))
+
+
+# --------------------------------------------------------------------------- counts
+
+
+@pytest.mark.parametrize(("count", "said"), [(0, "0 bets"), (1, "1 bet"), (2, "2 bets")])
+def test_a_count_reads_with_its_noun_in_the_right_number(count: int, said: str) -> None:
+    assert counted(count, "bet") == said
+
+
+def test_an_irregular_plural_is_given() -> None:
+    assert (counted(1, "reply", "replies"), counted(3, "reply", "replies")) == (
+        "1 reply",
+        "3 replies",
+    )
+
+
+def test_the_verb_agrees_with_the_count() -> None:
+    assert (for_count(1, "is", "are"), for_count(0, "is", "are")) == ("is", "are")
+
+
+def test_a_limit_reads_in_years_and_days() -> None:
+    assert format_limit(timedelta(days=3 * 365)) == "3 years (1095d)"

@@ -1,9 +1,10 @@
 """The "Create a bet" step: a workflow creates a bet in a channel of the workspace it runs
 in, through the same use case as `/hypothesis new`; its card is posted in that channel.
 
-The owner is the bet's creator too: a workflow has no person of its own. "We'll know when
-…" in the hypothesis is read as its signal when the step's signal input is empty, as the
-one-line `/hypothesis new` reads it.
+The owner is the bet's creator too: a workflow has no person of its own. The inputs are
+read as `/hypothesis new` and the New bet form read theirs (`bets.hypothesis.read_bet`):
+"We'll know when …" in the hypothesis is its signal when the step's signal input is empty,
+and "within N" closing the signal is when it should show.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bets.hypothesis import MAX_TEXT, parse_one_liner
+from bets.hypothesis import MAX_TEXT, read_bet
 from bets.keys import format_key
 from bot import grammar
-from bot.answers import BetDraft, draft_title
+from bot.answers import BetDraft
 from bot.listeners.functions import steps
 from bot.listeners.functions.steps import Executions
 from bot.listeners.views.common import typed_text
@@ -28,13 +29,12 @@ from usecases.results import Refused
 
 STEP = steps.CREATE_BET
 _CHANNEL = re.compile(r"[CG][A-Z0-9]+")
-SIGNAL_LEAD = "We'll know when "
 
 
 def _read(inputs: dict[str, Any]) -> BetDraft | str:
     """The bet to create, or what the workflow author must fix."""
     hypothesis = typed_text(steps.text_input(inputs, "hypothesis"))
-    signal = typed_text(steps.text_input(inputs, "signal")).removeprefix(SIGNAL_LEAD).strip()
+    signal = typed_text(steps.text_input(inputs, "signal"))
     if not hypothesis:
         return steps.NEEDS_HYPOTHESIS
     if len(hypothesis) > MAX_TEXT:
@@ -47,18 +47,14 @@ def _read(inputs: dict[str, Any]) -> BetDraft | str:
     channel = steps.text_input(inputs, "channel")
     if not _CHANNEL.fullmatch(channel):
         return "Pick the channel the bet belongs to in the step's “Channel” input."
-    within = None
-    if not signal:
-        line = parse_one_liner(hypothesis)
-        if line.signal:
-            hypothesis, signal, within = line.hypothesis, line.signal, line.expect_within
+    line = read_bet(hypothesis, signal)
     return BetDraft(
         channel_id=channel,
-        title=draft_title(None, hypothesis),
-        hypothesis=hypothesis,
-        signal=signal,
+        title=line.title,
+        hypothesis=line.hypothesis,
+        signal=line.signal,
         owner_id=owner,
-        expect_within=within,
+        expect_within=line.expect_within,
     )
 
 

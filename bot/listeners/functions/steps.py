@@ -135,7 +135,7 @@ def refusal(refused: Refused) -> str:
         case Why.BAD_WHEN:
             return f"“{refused.quoted}” is not a duration such as 10d or a date in the future."
         case Why.NO_HYPOTHESIS:
-            return NEEDS_HYPOTHESIS
+            return HALF_A_HYPOTHESIS
     return "Hypobot could not do that, so nothing was changed."
 
 
@@ -146,6 +146,10 @@ NEEDS_TEXT_OR_LINK = (
 NEEDS_HYPOTHESIS = (
     "Give the hypothesis in the step's “Hypothesis” input: "
     "“We believe <change> for <whom> will <outcome>”."
+)
+HALF_A_HYPOTHESIS = (
+    "The step's “Hypothesis” input needs at least a change and the outcome expected of it: "
+    "“We believe <change> for <whom> will <outcome>”. Nothing was created."
 )
 BAD_LINK = "The link must be a web address starting with https:// (at most 2,000 characters)."
 

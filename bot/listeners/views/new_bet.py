@@ -1,4 +1,6 @@
-"""The New bet modal: check every field, show errors in place, or create the bet."""
+"""The New bet modal: check every field, show errors in place, or create the bet. Its fields
+are read as `/hypothesis new` reads its line (`bets.hypothesis.read_bet`), so "within 4
+days" in the signal field is when the signal should show, as it is in a one-liner."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bets.durations import WHEN_HELP
-from bets.hypothesis import MAX_TEXT, MAX_TITLE
+from bets.hypothesis import MAX_TEXT, MAX_TITLE, missing_parts, read_bet
 from bets.timing import read_expectation
-from bot.answers import BetDraft, draft_title
+from bot.answers import BetDraft, draft_title, missing_text
 from bot.blocks import ids
 from bot.blocks.card import UTC_ZONE
 from bot.listeners.safety import failure_text
@@ -33,6 +35,10 @@ def _field_errors(values: dict[str, str | None], now: Any) -> dict[str, str]:
         errors[ids.F_HYPOTHESIS] = "Say what you believe: “We believe <change> for <whom> will …”."
     elif len(hypothesis) > MAX_TEXT:
         errors[ids.F_HYPOTHESIS] = f"Keep it under {MAX_TEXT:,} characters."
+    elif missing := missing_parts(hypothesis):
+        errors[ids.F_HYPOTHESIS] = (
+            f"{missing_text(missing)} “We believe <change> for <whom> will <outcome>”."
+        )
     if len((values.get(ids.F_TITLE) or "").strip()) > MAX_TITLE:
         errors[ids.F_TITLE] = f"Keep the title under {MAX_TITLE} characters."
     if len((values.get(ids.F_SIGNAL) or "").strip()) > MAX_TEXT:
@@ -62,15 +68,18 @@ def new_bet_submission(runtime: Runtime) -> Callable[..., Awaitable[None]]:
             return
         channel_id = str(values[ids.F_CHANNEL])
         actor = actor_of(body, channel_id)
-        hypothesis = typed_text(values.get(ids.F_HYPOTHESIS))
+        typed = read_bet(
+            typed_text(values.get(ids.F_HYPOTHESIS)), typed_text(values.get(ids.F_SIGNAL))
+        )
         draft = BetDraft(
             channel_id=channel_id,
-            title=draft_title(typed_text(values.get(ids.F_TITLE)), hypothesis),
-            hypothesis=hypothesis,
-            signal=typed_text(values.get(ids.F_SIGNAL)).removeprefix("We'll know when ").strip(),
+            title=draft_title(typed_text(values.get(ids.F_TITLE)), typed.hypothesis),
+            hypothesis=typed.hypothesis,
+            signal=typed.signal,
             owner_id=values.get(ids.F_OWNER) or actor.user_id,
             link=(values.get(ids.F_LINK) or "").strip() or None,
             expect=(values.get(ids.F_EXPECT) or "").strip() or None,
+            expect_within=typed.expect_within,
         )
         try:
             reply = await answers.create(actor, draft)
