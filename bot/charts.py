@@ -1,47 +1,51 @@
-"""The report's chart: time to feedback per bet, and the ageing of bets awaiting feedback.
+"""The report's chart: the share of bets still unheard against days since shipping, the
+Kaplan–Meier curve of the window's sample (docs/rules.md, F2), with the SLE (F3) and the
+percentiles marked.
 
 Drawn with matplotlib's object-oriented API on an Agg canvas: no pyplot, no display, no
 global figure registry or rcParams touched, so charts render headless and side by side in
-threads, and a figure is freed as soon as the function returns.
+threads, and a figure is freed as soon as nothing refers to it.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+import math
+from collections import Counter
+from collections.abc import Mapping
+from datetime import timedelta
+from fractions import Fraction
 
-from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from bets.keys import format_key
-from bets.metrics import Ageing, Awaiting, FeedbackPoint
-from bets.reading import format_date, format_duration
+from bets.forecasts import MIN_HEARD, Survival
+from bets.metrics import SLE_PERCENTILE
+from bets.reading import counted, format_duration
 from bot.blocks.text import truncate
 
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 7.0, 100  # 1000 × 700 px
-LABELLED_POINTS = 5  # the largest TTFs get their key written next to them
-MAX_BARS = 20  # the oldest awaiting bets shown; the rest are counted
-MIN_ROWS = 8  # room kept for bars, so three bets do not get bars a finger thick
 MAX_TITLE = 90
+# The SLE's target, 85 % heard, is the curve at 15 % still unheard (F3).
+TARGET_UNHEARD = 1 - Fraction(str(SLE_PERCENTILE))
 
-WITHIN_SLE = "#3b7dd8"
-PAST_SLE = "#d9480f"
-MEDIAN_COLOUR = "#495057"
+CURVE_COLOUR = "#1c7ed6"
 SLE_COLOUR = "#c92a2a"
-STATUS_COLOUR = {
-    Ageing.ON_TRACK: "#2f9e44",
-    Ageing.AT_RISK: "#f08c00",
-    Ageing.PAST_SLE: "#c92a2a",
-}
+TARGET_COLOUR = "#868e96"
+PERCENTILE_COLOURS = {"median": "#495057", "p85": "#f08c00", "p95": "#7048e8"}
+OTHER_PERCENTILE_COLOURS = ("#0ca678", "#e64980", "#5c940d")
 MUTED = "#868e96"
 
 
 def _days(delta: timedelta) -> float:
     return delta.total_seconds() / 86400
+
+
+def _percent(share: Fraction) -> str:
+    """`30 %`, rounded half up: a whole number reads at a glance on a chart."""
+    return f"{math.floor(share * 100 + Fraction(1, 2))} %"
 
 
 def _placeholder(axes: Axes, message: str) -> None:
@@ -59,149 +63,168 @@ def _placeholder(axes: Axes, message: str) -> None:
     )
 
 
-def _reference_lines(
-    axes: Axes, *, median: timedelta | None, sle: timedelta, vertical: bool
-) -> None:
-    """The median (dashed grey) and SLE (red) lines, labelled in the legend."""
-    draw = axes.axvline if vertical else axes.axhline
-    if median is not None:
-        draw(
-            _days(median),
-            color=MEDIAN_COLOUR,
-            linestyle="--",
-            linewidth=1.2,
-            label=f"median {format_duration(median)}",
+def _summary(curve: Survival, window_label: str) -> str:
+    """ "12 bets shipped in the last 90 days, 9 heard, 3 not heard yet", then what the
+    curve cannot say: no estimate under 5 heard (T8), the share never heard (F2)."""
+    lines = [
+        f"{counted(curve.size, 'bet')} shipped in {window_label}, {curve.heard} heard, "
+        f"{curve.censored} not heard yet"
+    ]
+    notes = []
+    if not curve.enough:
+        notes.append(f"fewer than {MIN_HEARD} heard: no estimate")
+    if curve.unheard_share > TARGET_UNHEARD and curve.longest is not None:
+        notes.append(
+            f"{_percent(curve.unheard_share)} still unheard after {format_duration(curve.longest)}"
         )
-    draw(_days(sle), color=SLE_COLOUR, linewidth=1.5, label=f"SLE {format_duration(sle)}")
+    if notes:
+        lines.append(" · ".join(notes))
+    return "\n".join(lines)
 
 
-def _scatter(
-    axes: Axes,
-    points: Sequence[FeedbackPoint],
-    *,
-    median: timedelta | None,
-    sle: timedelta,
-    tz: ZoneInfo,
-) -> None:
-    axes.set_title("Time to feedback per bet, by ship date", loc="left", fontsize=11)
-    if not points:
-        _placeholder(axes, "No feedback yet")
-        return
-    for past, colour, label in ((False, WITHIN_SLE, "within SLE"), (True, PAST_SLE, "past SLE")):
-        chosen = [point for point in points if (point.ttf > sle) is past]
-        if chosen:
-            axes.scatter(
-                [point.shipped_at for point in chosen],
-                [_days(point.ttf) for point in chosen],
-                s=28,
-                color=colour,
-                alpha=0.8,
-                edgecolors="white",
-                linewidths=0.5,
-                label=label,
-                zorder=3,
-            )
-    largest = sorted(points, key=lambda point: (-point.ttf, point.number))[:LABELLED_POINTS]
-    for rank, point in enumerate(largest):
-        axes.annotate(
-            format_key(point.number),
-            (mdates.date2num(point.shipped_at), _days(point.ttf)),
-            xytext=(5, 4 if rank % 2 == 0 else -11),
-            textcoords="offset points",
-            fontsize=8,
-            color="#212529",
-            parse_math=False,
-        )
-    _reference_lines(axes, median=median, sle=sle, vertical=False)
-    top = max(max(_days(point.ttf) for point in points), _days(sle))
-    axes.set_ylim(0, top * 1.15 + 0.5)
-    axes.set_ylabel("days to feedback")
-    first = min(point.shipped_at for point in points)
-    last = max(point.shipped_at for point in points)
-    pad = max((last - first) * 0.03, timedelta(days=3))  # one ship date gets a week of axis
-    axes.set_xlim(first - pad, last + pad)
-    locator = mdates.AutoDateLocator(tz=tz, maxticks=8)
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%d %b", tz=tz))
-    axes.grid(axis="y", color="#e9ecef", linewidth=0.8)
-    axes.legend(loc="upper left", fontsize=8, frameon=False, ncols=4)
-
-
-def _ageing(
-    axes: Axes,
-    awaiting: Sequence[Awaiting],
-    *,
-    median: timedelta | None,
-    sle: timedelta,
-    now: datetime,
-    tz: ZoneInfo,
-) -> None:
-    axes.set_title(
-        f"Awaiting feedback on {format_date(now, tz, now=now)}: age in days",
-        loc="left",
-        fontsize=11,
-    )
-    if not awaiting:
-        _placeholder(axes, "Nothing is awaiting feedback")
-        return
-    oldest = sorted(awaiting, key=lambda item: (-item.age, item.number))
-    shown = oldest[:MAX_BARS]
-    rows = range(len(shown))
-    axes.barh(
-        list(rows),
-        [_days(item.age) for item in shown],
-        color=[STATUS_COLOUR[item.status] for item in shown],
-        height=0.7,
+def _curve(axes: Axes, curve: Survival) -> float:
+    """The post-step curve from (0, 100 %) to the longest time seen, with a "+" where bets
+    were censored (the usual Kaplan–Meier mark). Returns the longest time in days."""
+    longest = _days(curve.longest or timedelta(0))
+    ys = [100.0, *(float(step.survival) * 100 for step in curve.steps)]
+    # the curve stays level from its last step to the longest wait
+    xs = [0.0, *(_days(step.time) for step in curve.steps), longest]
+    ys.append(ys[-1])
+    axes.plot(
+        xs,
+        ys,
+        drawstyle="steps-post",
+        color=CURVE_COLOUR,
+        linewidth=2,
+        label="still unheard",
         zorder=3,
     )
-    axes.set_yticks(list(rows), [format_key(item.number) for item in shown], fontsize=8)
-    # the oldest on top; a few bets keep the bar height of many
-    axes.set_ylim(max(len(shown), MIN_ROWS) - 0.5, -0.5)
-    _reference_lines(axes, median=median, sle=sle, vertical=True)
-    right = max(_days(shown[0].age), _days(sle))
-    axes.set_xlim(0, right * 1.1 + 0.5)
-    axes.set_xlabel("days since shipped")
-    axes.grid(axis="x", color="#e9ecef", linewidth=0.8)
-    axes.legend(loc="lower right", fontsize=8, frameon=False)
-    if len(oldest) > len(shown):
-        axes.text(
-            1.0,
-            -0.16,
-            f"+ {len(oldest) - len(shown)} more awaiting feedback",
-            ha="right",
-            va="top",
-            fontsize=8,
-            color=MUTED,
-            transform=axes.transAxes,
+    censored = Counter(curve.times) - Counter({step.time: step.heard for step in curve.steps})
+    if censored:
+        times = sorted(censored)
+        axes.plot(
+            [_days(time) for time in times],
+            [float(curve.at(time)) * 100 for time in times],
+            linestyle="none",
+            marker="+",
+            markersize=9,
+            markeredgewidth=1.5,
+            color=CURVE_COLOUR,
+            label="not heard yet (censored)",
+            zorder=4,
         )
+    return longest
 
 
-def ttf_chart(
-    points: Sequence[FeedbackPoint],
-    awaiting: Sequence[Awaiting],
+def _marks(
+    axes: Axes,
     *,
-    median: timedelta | None,
     sle: timedelta,
-    now: datetime,
-    tz: ZoneInfo,
+    sle_from_history: bool,
+    percentiles: Mapping[str, timedelta | None],
+) -> float:
+    """The SLE, the 85 % target and the percentiles given; a percentile not reached is
+    named in the legend without a line. Returns the rightmost line in days."""
+    source = "history" if sle_from_history else "setting"
+    axes.axvline(
+        _days(sle),
+        color=SLE_COLOUR,
+        linewidth=1.5,
+        label=f"SLE {format_duration(sle)} ({source})",
+        zorder=2,
+    )
+    axes.axhline(
+        float(TARGET_UNHEARD) * 100,
+        color=TARGET_COLOUR,
+        linestyle=":",
+        linewidth=1.5,
+        label=f"target: {_percent(1 - TARGET_UNHEARD)} heard ({_percent(TARGET_UNHEARD)} unheard)",
+        zorder=1,
+    )
+    right = _days(sle)
+    others = iter(OTHER_PERCENTILE_COLOURS * len(percentiles))
+    for name, value in percentiles.items():
+        if value is None:
+            axes.plot([], [], linestyle="none", label=f"{name} not reached")
+            continue
+        axes.axvline(
+            _days(value),
+            color=PERCENTILE_COLOURS.get(name) or next(others),
+            linestyle="--",
+            linewidth=1.2,
+            label=f"{name} {format_duration(value)}",
+            zorder=2,
+        )
+        right = max(right, _days(value))
+    return right
+
+
+def survival_figure(
+    curve: Survival,
+    *,
+    sle: timedelta,
+    sle_from_history: bool,
+    percentiles: Mapping[str, timedelta | None],
+    window_label: str,
     title: str,
-) -> bytes:
-    """A PNG, 1000 × 700 px: (a) time to feedback per bet against its ship date, with the
-    median and SLE lines and the largest labelled; (b) the age of each bet awaiting
-    feedback, oldest on top, against the same lines. Empty inputs give a "no data yet"
-    figure."""
+) -> Figure:
+    """The chart as a Figure on an Agg canvas (`survival_chart` saves it): one Axes with
+    the curve, the lines and a legend, or a placeholder when no bet shipped in the window.
+
+    `window_label` completes "shipped in …" ("the last 90 days"). `percentiles` maps a name
+    to the curve's percentile, None when not reached ({"median": …, "p85": …, "p95": None});
+    under 5 heard bets the curve is no estimate (T8), so they are not drawn then.
+    """
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     # parse_math=False: a "$" in a channel's name or title never turns into mathtext
     figure.suptitle(truncate(title, MAX_TITLE), x=0.01, ha="left", fontsize=13, parse_math=False)
-    if not points and not awaiting:
-        _placeholder(figure.add_subplot(), "No data yet: ship a bet and record its evidence")
-    else:
-        top, bottom = figure.subplots(2, 1, height_ratios=(1, 1))
-        _scatter(top, points, median=median, sle=sle, tz=tz)
-        _ageing(bottom, awaiting, median=median, sle=sle, now=now, tz=tz)
-        for axes in (top, bottom):
-            axes.spines[["top", "right"]].set_visible(False)
+    axes = figure.add_subplot()
+    if curve.size == 0:
+        _placeholder(axes, f"No bet shipped in {window_label}")
+        return figure
+    axes.set_title(_summary(curve, window_label), loc="left", fontsize=11, parse_math=False)
+    longest = _curve(axes, curve)
+    right = _marks(
+        axes,
+        sle=sle,
+        sle_from_history=sle_from_history,
+        percentiles=percentiles if curve.enough else {},
+    )
+    axes.set_xlim(0, max(longest, right) * 1.05 + 0.5)
+    axes.set_ylim(0, 104)
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
+    axes.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0, symbol=" %"))
+    axes.set_xlabel("days since shipping")
+    axes.set_ylabel("bets still unheard")
+    axes.grid(color="#e9ecef", linewidth=0.8)
+    axes.spines[["top", "right"]].set_visible(False)
+    legend = axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    return figure
+
+
+def survival_chart(
+    curve: Survival,
+    *,
+    sle: timedelta,
+    sle_from_history: bool,
+    percentiles: Mapping[str, timedelta | None],
+    window_label: str,
+    title: str,
+) -> bytes:
+    """A PNG, 1000 × 700 px, of `survival_figure`: the share of the window's bets still
+    unheard against days since shipping, with the SLE, the 85 % target and the percentiles
+    marked."""
+    figure = survival_figure(
+        curve,
+        sle=sle,
+        sle_from_history=sle_from_history,
+        percentiles=percentiles,
+        window_label=window_label,
+        title=title,
+    )
     buffer = io.BytesIO()
     # No "Software" chunk: the same data gives the same bytes whatever matplotlib wrote it.
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})

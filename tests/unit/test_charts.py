@@ -1,4 +1,5 @@
-"""The report's chart: a PNG that decodes, at the size Slack shows well, from any input."""
+"""The report's chart: the Kaplan–Meier curve of a window's bets (docs/rules.md, F2) with the
+SLE and the percentiles marked, as a PNG that decodes at the size Slack shows well."""
 
 from __future__ import annotations
 
@@ -9,21 +10,25 @@ import random
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
+from typing import Any
 
+import numpy as np
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
 from PIL import Image
 
-from bets.lifecycle import State
-from bets.metrics import Ageing, Awaiting, BetFacts, FeedbackPoint, flow_report
-from bot.charts import ttf_chart
+from bets.forecasts import Observation, Survival, kaplan_meier
+from bot.charts import survival_chart, survival_figure
 from bot.reports import ChartFailed, ChartWorker
 
-NOW = datetime(2026, 4, 30, 12, 0, tzinfo=UTC)
-TZ = ZoneInfo("Europe/Berlin")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SLE = timedelta(days=14)
+SLE = timedelta(days=12)
+WINDOW = "the last 90 days"
+DAY = timedelta(days=1)
 
 
 def decoded(png: bytes) -> Image.Image:
@@ -34,107 +39,209 @@ def decoded(png: bytes) -> Image.Image:
     return image
 
 
-def assert_readable_size(image: Image.Image) -> None:
-    width, height = image.size
-    assert 900 <= width <= 1500
-    assert 600 <= height <= 1050
-
-
-def points(count: int, seed: int = 7) -> list[FeedbackPoint]:
+def observations(count: int, seed: int = 7, heard_share: float = 0.7) -> list[Observation]:
     rng = random.Random(seed)
-    made = []
-    for number in range(1, count + 1):
-        shipped = NOW - timedelta(days=rng.uniform(1, 90))
-        ttf = timedelta(days=rng.expovariate(1 / 6))
-        made.append(FeedbackPoint(number, shipped, shipped + ttf, ttf))
-    return made
-
-
-def awaiting(count: int) -> list[Awaiting]:
-    statuses = (Ageing.ON_TRACK, Ageing.AT_RISK, Ageing.PAST_SLE)
     return [
-        Awaiting(
-            number=1000 + n,
-            shipped_at=NOW - timedelta(days=n * 0.7),
-            age=timedelta(days=n * 0.7),
-            status=statuses[min(2, n // 10)],
-        )
-        for n in range(count)
+        Observation(n, timedelta(days=rng.expovariate(1 / 6)), rng.random() < heard_share)
+        for n in range(1, count + 1)
     ]
 
 
-def chart(
-    feedback: list[FeedbackPoint], waiting: list[Awaiting], title: str = "Time to feedback"
-) -> bytes:
-    return ttf_chart(
-        feedback, waiting, median=timedelta(days=4), sle=SLE, now=NOW, tz=TZ, title=title
-    )
+def percentiles_of(curve: Survival) -> dict[str, timedelta | None]:
+    return {
+        "median": curve.percentile(0.5),
+        "p85": curve.percentile(0.85),
+        "p95": curve.percentile(0.95),
+    }
 
 
-def test_the_chart_is_a_png_of_about_a_thousand_by_seven_hundred_pixels() -> None:
-    image = decoded(chart(points(30), awaiting(8)))
+def arguments(curve: Survival, **overrides: Any) -> dict[str, Any]:
+    chosen: dict[str, Any] = {
+        "sle": SLE,
+        "sle_from_history": True,
+        "percentiles": percentiles_of(curve),
+        "window_label": WINDOW,
+        "title": "Time to feedback, last 90 days",
+    }
+    return chosen | overrides
+
+
+def figure_of(curve: Survival, **overrides: Any) -> Figure:
+    return survival_figure(curve, **arguments(curve, **overrides))
+
+
+def chart(curve: Survival, **overrides: Any) -> bytes:
+    return survival_chart(curve, **arguments(curve, **overrides))
+
+
+def the_axes(figure: Figure) -> Axes:
+    [axes] = figure.axes
+    return axes
+
+
+def legend_texts(axes: Axes) -> list[str]:
+    legend = axes.get_legend()
+    assert legend is not None
+    return [text.get_text() for text in legend.get_texts()]
+
+
+def line(axes: Axes, label: str) -> Line2D:
+    [found] = [drawn for drawn in axes.get_lines() if drawn.get_label() == label]
+    return found
+
+
+def xs(drawn: Line2D) -> list[float]:
+    return [float(x) for x in np.asarray(drawn.get_xdata())]
+
+
+def ys(drawn: Line2D) -> list[float]:
+    return [float(y) for y in np.asarray(drawn.get_ydata())]
+
+
+def texts(figure: Figure) -> list[str]:
+    return [text.get_text() for text in figure.findobj(Text)]
+
+
+# A small sample with a censored bet, ties and a share never heard: times in days
+#   heard at 2, 2, 5, 9; censored at 3 (awaiting), 5 (tied with a heard one), 20 (killed)
+SMALL = kaplan_meier(
+    [
+        Observation(1, 2 * DAY, heard=True),
+        Observation(2, 2 * DAY, heard=True),
+        Observation(3, 3 * DAY, heard=False),
+        Observation(4, 5 * DAY, heard=True),
+        Observation(5, 5 * DAY, heard=False),
+        Observation(6, 9 * DAY, heard=True),
+        Observation(7, 20 * DAY, heard=False),
+        Observation(8, 1 * DAY, heard=True),
+    ]
+)
+
+
+# --- the picture -------------------------------------------------------------------------
+
+
+def test_the_chart_is_a_png_of_a_thousand_by_seven_hundred_pixels() -> None:
+    curve = kaplan_meier(observations(60))
+    image = decoded(chart(curve))
     assert image.size == (1000, 700)
 
 
-def test_the_chart_renders_from_a_real_flow_report() -> None:
-    def days_ago(n: float) -> datetime:
-        return NOW - timedelta(days=n)
+def test_an_empty_sample_gives_the_placeholder() -> None:
+    empty = kaplan_meier([])
+    figure = figure_of(empty, percentiles={"median": None}, sle_from_history=False)
+    assert "No bet shipped in the last 90 days" in texts(figure)
+    assert the_axes(figure).get_legend() is None
+    assert decoded(chart(empty, percentiles={})).size == (1000, 700)
 
-    bets = [
-        BetFacts(
-            n, State.VALIDATED, days_ago(40), None, days_ago(30 - n), days_ago(28 - 2 * n), None
-        )
-        for n in range(1, 8)
-    ]
-    bets.append(BetFacts(20, State.SHIPPED, days_ago(9), None, days_ago(6), None, None))
-    report = flow_report(bets, now=NOW, window=timedelta(days=30))
-    png = ttf_chart(
-        report.feedback,
-        report.awaiting,
-        median=report.ttf_median,
-        sle=report.sle.value,
-        now=NOW,
-        tz=TZ,
-        title="Time to feedback · #growth · last 30 days",
+
+def test_the_step_line_starts_at_a_hundred_percent_and_ends_at_the_unheard_share() -> None:
+    axes = the_axes(figure_of(SMALL))
+    curve = line(axes, "still unheard")
+    assert curve.get_drawstyle() == "steps-post"
+    # S: 1 → 7/8 at 1d → 7/8·5/7 at 2d → ·3/4 at 5d (4 at risk, the censored one too) → ·1/2
+    assert xs(curve) == [0.0, 1.0, 2.0, 5.0, 9.0, 20.0]  # up to the longest wait, 20d
+    heights = ys(curve)
+    assert heights[0] == 100.0
+    assert heights[-1] == heights[-2] == pytest.approx(float(SMALL.unheard_share) * 100)
+    assert heights == pytest.approx([100, 87.5, 62.5, 46.875, 23.4375, 23.4375])
+
+
+def test_censored_bets_are_marked_on_the_curve_at_their_times() -> None:
+    axes = the_axes(figure_of(SMALL))
+    marks = line(axes, "not heard yet (censored)")
+    assert marks.get_marker() == "+"
+    assert marks.get_linestyle() == "None"
+    assert xs(marks) == [3.0, 5.0, 20.0]
+    # on the curve: S at their time, after the step of a bet heard at the same time
+    assert ys(marks) == pytest.approx([62.5, 46.875, 23.4375])
+
+
+def test_the_legend_names_the_sle_with_its_source_and_the_percentiles() -> None:
+    curve = kaplan_meier(observations(60))
+    percentiles = {"median": 4 * DAY, "p85": 11 * DAY, "p95": None}
+    axes = the_axes(figure_of(curve, percentiles=percentiles))
+    labels = legend_texts(axes)
+    assert "SLE 12d (history)" in labels
+    assert {"median 4d", "p85 11d", "p95 not reached"} <= set(labels)
+    assert xs(line(axes, "SLE 12d (history)"))[0] == 12.0
+    median = line(axes, "median 4d")
+    assert median.get_linestyle() == "--" and xs(median)[0] == 4.0
+    assert len(xs(line(axes, "p95 not reached"))) == 0  # named, not drawn
+
+    configured = the_axes(figure_of(curve, sle=14 * DAY, sle_from_history=False))
+    assert "SLE 14d (setting)" in legend_texts(configured)
+
+
+def test_the_85_percent_target_is_a_dotted_line_at_15_percent_still_unheard() -> None:
+    axes = the_axes(figure_of(SMALL))
+    [target] = [drawn for drawn in axes.get_lines() if str(drawn.get_label()).startswith("target")]
+    assert target.get_linestyle() == ":"
+    assert ys(target) == [15.0, 15.0]
+
+
+def test_the_subtitle_counts_the_sample_and_says_what_is_still_unheard() -> None:
+    many = kaplan_meier(
+        [Observation(n, n * DAY, heard=n <= 6) for n in range(1, 11)]  # 6 heard, 4 waiting
     )
-    assert_readable_size(decoded(png))
+    title = the_axes(figure_of(many)).get_title(loc="left")
+    assert "10 bets shipped in the last 90 days, 6 heard, 4 not heard yet" in title
+    assert "40 % still unheard after 10d" in title
+    assert "no estimate" not in title
+
+    settled = the_axes(figure_of(kaplan_meier(observations(40, heard_share=1.0))))
+    assert "still unheard after" not in settled.get_title(loc="left")  # the curve reaches 0
 
 
-def test_empty_inputs_give_a_no_data_figure() -> None:
-    png = ttf_chart([], [], median=None, sle=SLE, now=NOW, tz=TZ, title="Nothing yet")
-    assert_readable_size(decoded(png))
+def test_fewer_than_five_heard_draws_the_curve_but_no_estimate() -> None:
+    few = kaplan_meier(
+        [Observation(n, n * DAY, heard=n <= 4) for n in range(1, 9)]  # 4 heard
+    )
+    assert not few.enough
+    axes = the_axes(figure_of(few, percentiles={"median": 4 * DAY, "p95": None}))
+    assert "fewer than 5 heard: no estimate" in axes.get_title(loc="left")
+    assert ys(line(axes, "still unheard"))[0] == 100.0
+    labels = legend_texts(axes)
+    assert "SLE 12d (history)" in labels
+    assert not any(label.startswith(("median", "p95")) for label in labels)
+    assert decoded(chart(few, percentiles={"median": 4 * DAY, "p95": None}))
 
 
-def test_one_empty_panel_still_renders() -> None:
-    assert_readable_size(decoded(chart([], awaiting(3))))
-    assert_readable_size(decoded(chart(points(1), [])))
+def test_censored_bets_and_percentiles_not_reached_render() -> None:
+    mostly_waiting = kaplan_meier(observations(300, seed=3, heard_share=0.3))
+    percentiles = percentiles_of(mostly_waiting)
+    assert percentiles["p95"] is None  # not reached
+    assert decoded(chart(mostly_waiting)).size == (1000, 700)
 
 
-def test_five_hundred_points_and_many_awaiting_bets_render() -> None:
-    assert_readable_size(decoded(chart(points(500), awaiting(300))))
+def test_a_sample_heard_at_once_renders() -> None:
+    at_once = kaplan_meier([Observation(n, timedelta(0), heard=True) for n in range(1, 6)])
+    figure = figure_of(at_once, percentiles={"median": timedelta(0)})
+    assert ys(line(the_axes(figure), "still unheard")) == [100.0, 0.0, 0.0]
+    assert decoded(chart(at_once, percentiles={"median": timedelta(0)}))
 
 
 def test_a_title_with_dollars_and_markup_is_drawn_as_text() -> None:
     # "$…$" would be parsed as mathtext (and an unbalanced "$" would raise) if not literal
-    png = chart(points(5), awaiting(2), title="Revenue $5 <!channel> $x^2$ & co " * 10)
-    assert_readable_size(decoded(png))
+    png = chart(
+        SMALL,
+        title="Revenue $5 <!channel> $x^2$ & co " * 10,
+        window_label="$the last $9 days",
+        percentiles={"$p$": 3 * DAY, "$q": None},
+    )
+    assert decoded(png).size == (1000, 700)
 
 
 def test_the_same_data_gives_the_same_bytes() -> None:
-    assert chart(points(40), awaiting(5)) == chart(points(40), awaiting(5))
+    assert chart(SMALL) == chart(SMALL)
 
 
 # --- the chart process -------------------------------------------------------------------
 
 
-def _chart_args() -> tuple[tuple[object, ...], dict[str, object]]:
-    return (points(12), awaiting(4)), {
-        "median": timedelta(days=5),
-        "sle": SLE,
-        "now": NOW,
-        "tz": TZ,
-        "title": "Time to feedback",
-    }
+def _chart_args() -> tuple[tuple[Survival], dict[str, Any]]:
+    curve = kaplan_meier(observations(12))
+    return (curve,), arguments(curve)
 
 
 async def test_the_chart_process_draws_what_the_server_would_have_drawn() -> None:
@@ -143,7 +250,7 @@ async def test_the_chart_process_draws_what_the_server_would_have_drawn() -> Non
     try:
         png = await worker.draw(*args, **kwargs)
         assert worker.pid is not None and worker.pid != os.getpid()
-        assert png == ttf_chart(*args, **kwargs)  # byte for byte (a chart is deterministic)
+        assert png == survival_chart(*args, **kwargs)  # byte for byte (it is deterministic)
         again = await worker.draw(*args, **kwargs)
         assert again == png
     finally:
@@ -189,7 +296,7 @@ async def test_a_chart_the_process_cannot_draw_is_reported_not_hung() -> None:
     worker = ChartWorker(idle_s=60)
     try:
         with pytest.raises(ChartFailed, match="AttributeError"):
-            await worker.draw("not points", [], median=None, sle=SLE, now=NOW, tz=TZ, title="x")
+            await worker.draw("not a curve", **arguments(SMALL))
         args, kwargs = _chart_args()
         assert decoded(await worker.draw(*args, **kwargs))  # the process lives on
     finally:
