@@ -24,14 +24,19 @@ from hypothesis import strategies as st
 
 from api import bodies
 from api.openapi import document
+from bets.evidence import Verdict
+from bets.lifecycle import Move, MoveRequest
 from console.fakeslack import FakeSlack
 from console.tokens import tokens_command
 from storage.models import ApiRequest, ApiToken, Bet, Event, Evidence, Outbox
 from tests.conftest import Clock, Hypobot, served
 from tests.flows import posted_bet, settle
 from tests.jobs_support import nudges_for, run_job, shipped_bet
+from tests.stored import at, moved
+from usecases import bets as usecase
 from usecases import export, tokens
-from usecases.context import Context
+from usecases.bets import BetDraft, Created, EvidenceAdded, NewEvidence
+from usecases.context import Actor, Context
 
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -385,6 +390,77 @@ async def test_an_unknown_state_is_refused_naming_the_parameter(hypobot: Hypobot
     token = await token_for(hypobot)
     answer = await call(hypobot, "GET", "/api/v1/bets?state=done", token=token)
     assert (answer.status, answer.body["field"]) == (422, "state")
+
+
+# --- the export's shape -----------------------------------------------------------------------
+
+
+async def a_rich_bet(hypobot: Hypobot) -> None:
+    """H-2: a pivot of H-1 (killed), with coach notes (no signal when it was made), an
+    expected date "within 4 days" of shipping, a supporting result before shipping, evidence
+    from elsewhere with its source's name, and a snooze."""
+    made_at = MONDAY - timedelta(days=10)
+    actor = Actor("T1", "UCAROL", "C1")
+
+    def draft(title: str, **more: Any) -> BetDraft:
+        return BetDraft(
+            channel_id="C1",
+            title=title,
+            hypothesis=f"We believe {title.lower()} for admins will cut tickets",
+            **more,
+        )
+
+    killed = await usecase.create(at(made_at), actor, draft("Old export", signal="tickets"))
+    assert isinstance(killed, Created), killed
+    kill = MoveRequest(Move.KILL, text="superseded")
+    await moved("T1", killed.bet.id, kill, now=made_at, actor="UCAROL")
+    made = await usecase.create(
+        at(made_at + timedelta(hours=1)),
+        actor,
+        draft("One-click export", owner_id="UOWNER", expect_within=timedelta(days=4), pivot_of=1),
+    )
+    assert isinstance(made, Created), made
+    bet_id = made.bet.id
+    early = NewEvidence(Verdict.SUPPORTS, "prototype: 4 of 5 liked it", "command")
+    added = await usecase.add_evidence(at(made_at + timedelta(days=1)), actor, early, bet_id=bet_id)
+    assert isinstance(added, EvidenceAdded), added
+    ship = MoveRequest(Move.SHIP)
+    await moved("T1", bet_id, ship, now=made_at + timedelta(days=2), actor="UCAROL")
+    snoozed = await usecase.snooze(
+        at(made_at + timedelta(days=3)), actor, timedelta(days=5), bet_id=bet_id
+    )
+    assert not isinstance(snoozed, usecase.Refused), snoozed
+    token = await token_for(hypobot)
+    body = {
+        "verdict": "inconclusive",
+        "text": "too early",
+        "source": "amplitude",
+        "link": "https://amplitude.example/q/7",
+        "observed_at": (MONDAY - timedelta(days=1)).isoformat(),
+    }
+    answer = await call(hypobot, "POST", "/api/v1/bets/H-2/evidence", token=token, body=body)
+    assert answer.status == 201, answer.text
+    await settle(hypobot)
+
+
+async def test_a_rich_bet_reads_from_the_api_exactly_as_the_export_writes_it(
+    hypobot: Hypobot,
+) -> None:
+    await a_rich_bet(hypobot)
+    token = await token_for(hypobot, name="reader")
+    exported = {record["key"]: record for record in await export.team_export("T1")}
+    rich = exported["H-2"]
+    assert rich["expect_within_s"] == 4 * 86400 and rich["pivot_of"] == "H-1"
+    assert rich["snoozed_until"] and rich["coach_notes"] and rich["first_decisive_at"]
+    assert [e["source_name"] for e in rich["evidence"]] == ["", "amplitude"]
+    one = await call(hypobot, "GET", "/api/v1/bets/H-2", token=token)
+    assert (one.status, one.body) == (200, json.loads(json.dumps(rich)))
+    every = await call(hypobot, "GET", "/api/v1/bets", token=token)
+    assert every.body == json.loads(json.dumps(list(exported.values())))
+    shipped = await call(hypobot, "GET", "/api/v1/bets?state=shipped", token=token)
+    assert shipped.body == [one.body]
+    assert set(one.body) == set(bodies.BetRecord.model_fields)
+    assert set(one.body["evidence"][0]) == set(bodies.EvidenceRecord.model_fields)
 
 
 # --- the workspace's own bets only ------------------------------------------------------------
