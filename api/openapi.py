@@ -62,8 +62,10 @@ _IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "Any string of 1–255 printable ASCII characters: the same key again "
-    "answers 200 with the first call's answer and changes nothing.",
+    "description": "Any string of 1–255 printable ASCII characters: the same key again, "
+    "with the same path and body (as validated: spacing and key order do not count), "
+    "answers 200 with the first call's answer and changes nothing; with another path or "
+    "body it is refused (422, `field` Idempotency-Key) and changes nothing.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 _COMMON = (401, 429, 503)

@@ -4,6 +4,8 @@ status and changes nothing; no input makes it answer 500 or show a traceback."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -177,15 +179,31 @@ class Api:
                 message = "must be a JSON object"
             raise _invalid(field, message) from None
 
-    async def _kept(self, caller: tokens.Caller, key: str | None, path: str) -> web.Response | None:
-        """The answer kept for this Idempotency-Key, if the key was used before."""
+    async def _kept(
+        self, caller: tokens.Caller, key: str | None, path: str, digest: str
+    ) -> web.Response | None:
+        """The answer kept for this Idempotency-Key, if the key was used before for this
+        very request: the same method, path and body (`digest`, of the body as validated,
+        so spacing, key order and an offset's spelling do not count). The key used for
+        another request is refused naming it. A row kept before bodies were (no digest)
+        replays its answer."""
         if key is None:
             return None
         kept = await tokens.kept(caller, key)
         if kept is None:
             return None
-        if kept.path != path:
-            raise _invalid("Idempotency-Key", f"was used for another request ({kept.path})")
+        if (kept.method, kept.path) != ("POST", path):
+            raise _invalid(
+                "Idempotency-Key",
+                f"was used for another request ({kept.method} {kept.path}); "
+                "use a new key for a new request",
+            )
+        if kept.body_sha256 is not None and kept.body_sha256 != digest:
+            raise _invalid(
+                "Idempotency-Key",
+                "was used with another body; the first body's answer stands: "
+                "use a new key for a new request",
+            )
         return web.json_response(kept.response, status=200)
 
     def _keeper(
@@ -193,6 +211,7 @@ class Api:
         caller: tokens.Caller,
         key: str | None,
         path: str,
+        digest: str,
         status: int,
         answer: Callable[[Any], Awaitable[Any]],
     ) -> Callable[[Any], Awaitable[None]] | None:
@@ -203,21 +222,37 @@ class Api:
         async def keep(result: Any) -> None:
             body = await answer(result)
             await tokens.keep(
-                self.ctx, caller, key, method="POST", path=path, status=status, response=body
+                self.ctx,
+                caller,
+                key,
+                method="POST",
+                path=path,
+                status=status,
+                response=body,
+                body_sha256=digest,
             )
 
         return keep
 
     async def _once(
-        self, caller: tokens.Caller, key: str | None, path: str, change: Awaitable[Result]
+        self,
+        caller: tokens.Caller,
+        key: str | None,
+        path: str,
+        digest: str,
+        change: Awaitable[Result],
     ) -> Result | web.Response:
-        """Run a use case that keeps its answer for `key`; when a concurrent call with the
+        """Run a use case that keeps its answer for `key`. When a concurrent call with the
         same key kept its answer first (the unique key refused ours, and our change was
-        rolled back with it), answer with that one."""
+        rolled back with it), answer as if ours had come second: its answer for the same
+        body, 422 for another. Never "still in flight" (409): the unique key refuses our
+        row only once theirs has committed (PostgreSQL makes our insert wait for their
+        transaction; SQLite runs one write transaction at a time), so theirs is there to
+        read by then."""
         try:
             return await change
         except IntegrityError:
-            if (replay := await self._kept(caller, key, path)) is None:
+            if (replay := await self._kept(caller, key, path, digest)) is None:
                 raise
             return replay
 
@@ -230,12 +265,15 @@ class Api:
         caller = request[CALLER]
         number = self._number(request)
         key = self._idempotency_key(request)
-        body = self._parsed(NewEvidenceBody, await self._body(request))
+        raw = await self._body(request)
+        body = self._parsed(NewEvidenceBody, raw)
         if body.observed_at is not None and body.observed_at > self.ctx.clock():
             raise _invalid("observed_at", "is in the future")
         path = f"{PREFIX}/bets/{format_key(number)}/evidence"
-        if (replay := await self._kept(caller, key, path)) is not None:
+        digest = _digest(body)
+        if (replay := await self._kept(caller, key, path, digest)) is not None:
             return replay
+        actor = Actor(caller.team_id, caller.actor_id)
         source = body.source or caller.name
         new = NewEvidence(
             verdict=Verdict(body.verdict),
@@ -253,13 +291,14 @@ class Api:
             caller,
             key,
             path,
+            digest,
             usecase.add_evidence(
                 self.ctx,
-                Actor(caller.team_id, caller.actor_id),
+                actor,
                 new,
                 number=number,
                 announce=lambda bet, evidence: evidence_message(bet, evidence, source),
-                alongside=self._keeper(caller, key, path, 201, answer),
+                alongside=self._keeper(caller, key, path, digest, 201, answer),
             ),
         )
         if isinstance(result, web.Response):
@@ -276,7 +315,8 @@ class Api:
         raw = await self._body(request)
         body = self._parsed(ShipBody, raw) if raw.strip() else ShipBody()
         path = f"{PREFIX}/bets/{format_key(number)}/ship"
-        if (replay := await self._kept(caller, key, path)) is not None:
+        digest = _digest(body)
+        if (replay := await self._kept(caller, key, path, digest)) is not None:
             return replay
 
         async def answer(moved: Moved) -> Any:
@@ -286,13 +326,14 @@ class Api:
             caller,
             key,
             path,
+            digest,
             usecase.move(
                 self.ctx,
                 Actor(caller.team_id, caller.actor_id),
                 MoveRequest(Move.SHIP, link=body.link),
                 source="api",
                 number=number,
-                alongside=self._keeper(caller, key, path, 200, answer),
+                alongside=self._keeper(caller, key, path, digest, 200, answer),
             ),
         )
         if isinstance(result, web.Response):
@@ -334,6 +375,13 @@ class Api:
         their way: the outbox's doorbell rang when they were committed)."""
         await tokens.used(self.ctx, caller)
         log.info(event, extra={"team_id": caller.team_id, "token": caller.name, "bet": number})
+
+
+def _digest(body: BaseModel) -> str:
+    """The SHA-256 of a request body as validated, in one canonical JSON spelling: what an
+    Idempotency-Key's kept answer is for."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def _recorded(added: EvidenceAdded) -> EvidenceRecorded:

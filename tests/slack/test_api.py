@@ -215,6 +215,202 @@ async def test_an_idempotency_key_used_for_another_request_is_refused_naming_it(
     assert await footprint() == before
 
 
+async def a_second_bet(hypobot: Hypobot) -> None:
+    """H-2, proposed (evidence is welcome on it too)."""
+    status, body = await hypobot.command("new We believe b for c will d. We'll know when e")
+    assert status == 200, body
+    await settle(hypobot)
+
+
+@pytest.mark.parametrize(
+    ("path", "again"),
+    [
+        ("/api/v1/bets/H-1/evidence", EVIDENCE | {"text": "export tickets down 12%"}),
+        ("/api/v1/bets/H-1/evidence", EVIDENCE | {"verdict": "refutes"}),
+        ("/api/v1/bets/H-1/evidence", EVIDENCE | {"link": "https://grafana.example.com/d/2"}),
+        ("/api/v1/bets/H-2/evidence", EVIDENCE),
+        ("/api/v1/bets/H-2/evidence", EVIDENCE | {"text": "another bet, another text"}),
+        ("/api/v1/bets/H-1/ship", {"link": "https://github.com/acme/app/pull/42"}),
+    ],
+)
+async def test_the_same_idempotency_key_with_another_body_or_bet_is_422_naming_the_header(
+    hypobot: Hypobot, path: str, again: dict[str, Any]
+) -> None:
+    await posted_bet(hypobot, "shipped")
+    await a_second_bet(hypobot)
+    token = await token_for(hypobot)
+    key = {"Idempotency-Key": "alert-9"}
+    first = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=EVIDENCE, headers=key
+    )
+    assert first.status == 201, first.text
+    before = await footprint()
+    answer = await call(hypobot, "POST", path, token=token, body=again, headers=key)
+    assert (answer.status, answer.body["field"]) == (422, "Idempotency-Key"), answer.text
+    assert answer.body["message"].startswith("Idempotency-Key: was used ")
+    assert "use a new key for a new request" in answer.body["message"]
+    assert await footprint() == before
+    replay = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=EVIDENCE, headers=key
+    )
+    assert (replay.status, replay.body) == (200, first.body)
+
+
+async def test_ship_with_the_same_idempotency_key_and_another_link_is_422_and_ships_nothing_new(
+    hypobot: Hypobot,
+) -> None:
+    await posted_bet(hypobot, "proposed")
+    token = await token_for(hypobot)
+    key = {"Idempotency-Key": "release-8"}
+    link = {"link": "https://github.com/acme/app/pull/42"}
+    first = await call(hypobot, "POST", "/api/v1/bets/H-1/ship", token=token, headers=key)
+    before = await footprint()
+    again = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/ship", token=token, body=link, headers=key
+    )
+    assert (first.status, again.status, again.body["field"]) == (200, 422, "Idempotency-Key")
+    assert await footprint() == before
+    empty = await call(hypobot, "POST", "/api/v1/bets/H-1/ship", token=token, body={}, headers=key)
+    assert (empty.status, empty.body) == (200, first.body)  # no body and {} are one body
+
+
+async def test_the_same_body_spelt_differently_is_the_same_request_for_its_idempotency_key(
+    hypobot: Hypobot,
+) -> None:
+    bet = await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    hypobot.clock.advance(days=2)
+    key = {"Idempotency-Key": "deploy-4712"}
+    body = EVIDENCE | {"observed_at": "2026-11-03T11:30:00+02:00", "link": None}
+    first = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=body, headers=key
+    )
+    respelt = (
+        '{ "source":"grafana",  "observed_at": "2026-11-03T09:30:00Z",\n'
+        '  "text": "export tickets down 34%", "verdict": "supports" }'
+    )  # other order, spacing and offset; the default link left out
+    again = await call(
+        hypobot, "POST", "/api/v1/bets/h1/evidence", token=token, data=respelt, headers=key
+    )
+    assert (first.status, again.status, again.body) == (201, 200, first.body), again.text
+    assert await Evidence.filter(bet_id=bet.id).count() == 1
+
+
+async def test_an_answer_kept_before_bodies_were_replays_whatever_the_body(
+    hypobot: Hypobot,
+) -> None:
+    """A row kept by the last release holds the answer alone, no body hash: the key still
+    answers with it (nothing can be compared), and a new row keeps the hash beside it."""
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    [row] = await ApiToken.filter(team_id="T1")
+    answer = {"key": "H-1", "evidence_id": 4242, "state": "shipped"}
+    await ApiRequest.create(
+        team_id="T1",
+        idempotency_key="old-1",
+        token_id=row.id,
+        method="POST",
+        path="/api/v1/bets/H-1/evidence",
+        status=201,
+        response=answer,
+        created_at=MONDAY,
+    )
+    before = await footprint()
+    other = EVIDENCE | {"text": "something else"}
+    replay = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/evidence",
+        token=token,
+        body=other,
+        headers={"Idempotency-Key": "old-1"},
+    )
+    assert (replay.status, replay.body) == (200, answer)
+    assert {k: v for k, v in (await footprint()).items() if k != "ApiToken"} == {
+        k: v for k, v in before.items() if k != "ApiToken"
+    }
+    new = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/evidence",
+        token=token,
+        body=EVIDENCE,
+        headers={"Idempotency-Key": "new-1"},
+    )
+    kept = await ApiRequest.get(team_id="T1", idempotency_key="new-1")
+    assert kept.response == {"body_sha256": kept.response["body_sha256"], "answer": new.body}
+    assert len(kept.response["body_sha256"]) == 64
+
+
+async def test_concurrent_calls_with_one_idempotency_key_and_two_bodies_record_only_the_first(
+    hypobot: Hypobot,
+) -> None:
+    """One call wins the key; the calls with its body get its answer (200), the calls with
+    the other body 422, whichever order they arrive in, and nothing of theirs is written."""
+    bet = await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    key = {"Idempotency-Key": "run-3"}
+    texts = ["tickets down 34%", "tickets up 3%"] * 3
+    answers = await asyncio.gather(
+        *(
+            call(
+                hypobot,
+                "POST",
+                "/api/v1/bets/H-1/evidence",
+                token=token,
+                body=EVIDENCE | {"text": text},
+                headers=key,
+            )
+            for text in texts
+        )
+    )
+    [won] = [text for text, a in zip(texts, answers, strict=True) if a.status == 201]
+    assert sorted(a.status for t, a in zip(texts, answers, strict=True) if t == won) == [
+        200,
+        200,
+        201,
+    ]
+    lost = [a for t, a in zip(texts, answers, strict=True) if t != won]
+    assert [(a.status, a.body["field"]) for a in lost] == [(422, "Idempotency-Key")] * 3
+    [evidence] = await Evidence.filter(bet_id=bet.id)
+    assert evidence.text == won
+    assert await Event.filter(bet_id=bet.id, kind="evidence").count() == 1
+    assert await Outbox.filter(bet_id=bet.id, kind="evidence").count() == 1
+    assert await ApiRequest.filter(team_id="T1", idempotency_key="run-3").count() == 1
+
+
+async def test_a_call_with_another_body_that_races_past_the_kept_answer_is_422_and_rolled_back(
+    hypobot: Hypobot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    key = {"Idempotency-Key": "run-4"}
+    first = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=EVIDENCE, headers=key
+    )
+    assert first.status == 201
+    before = await footprint()
+    looked_up = tokens.kept
+    misses = [None]  # its first look finds nothing, as if the first call were in flight
+
+    async def racing(caller: tokens.Caller, idempotency_key: str) -> tokens.Kept | None:
+        return misses.pop() if misses else await looked_up(caller, idempotency_key)
+
+    monkeypatch.setattr(tokens, "kept", racing)
+    again = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/evidence",
+        token=token,
+        body=EVIDENCE | {"text": "a different observation"},
+        headers=key,
+    )
+    assert (again.status, again.body["field"]) == (422, "Idempotency-Key"), again.text
+    assert {k: v for k, v in (await footprint()).items() if k != "ApiToken"} == {
+        k: v for k, v in before.items() if k != "ApiToken"
+    }
+
+
 async def test_evidence_is_posted_in_the_bets_thread_from_its_source_escaped(
     hypobot: Hypobot,
 ) -> None:
