@@ -66,8 +66,9 @@ class NewEvidenceBody(BaseModel):
     )
     observed_at: AwareDatetime | None = Field(
         default=None,
-        description="When it was observed, ISO 8601 with an offset (not in the future); "
-        "the evidence's time for time to feedback. Default: when the call arrives.",
+        description="When it was observed, ISO 8601 with an offset, not in the future nor "
+        "before the bet was created (else 422); the evidence's time for time to feedback. "
+        "Default: when the call arrives.",
     )
     source: str | None = Field(
         default=None,

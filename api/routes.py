@@ -9,6 +9,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -29,6 +30,7 @@ from api.limits import Buckets
 from bets.evidence import Verdict
 from bets.keys import format_key, parse_key
 from bets.lifecycle import Move, MoveRequest, State
+from bets.reading import format_moment
 from bot.blocks.from_elsewhere import evidence_message
 from ops.settings import Settings
 from usecases import bets as usecase
@@ -274,6 +276,8 @@ class Api:
         if (replay := await self._kept(caller, key, path, digest)) is not None:
             return replay
         actor = Actor(caller.team_id, caller.actor_id)
+        if body.observed_at is not None:
+            await self._observed_after_creation(actor, number, body.observed_at)
         source = body.source or caller.name
         new = NewEvidence(
             verdict=Verdict(body.verdict),
@@ -307,6 +311,20 @@ class Api:
             raise _refused(result, number)
         await self._done(caller, "api.evidence", number)
         return web.json_response(dumped(_recorded(result)), status=201)
+
+    async def _observed_after_creation(
+        self, actor: Actor, number: int, observed_at: datetime
+    ) -> None:
+        """Evidence observed before its bet existed is not evidence on it (a bet's
+        creation time never changes, so reading it before the change is enough)."""
+        found = await usecase.find(self.ctx, actor, number=number)
+        if isinstance(found, Refused):
+            raise _refused(found, number)
+        if observed_at < found.created_at:
+            created = format_moment(found.created_at, UTC, now=self.ctx.clock())
+            raise _invalid(
+                "observed_at", f"observed before {format_key(number)} existed (created {created})"
+            )
 
     async def ship(self, request: web.Request) -> web.Response:
         caller = request[CALLER]

@@ -470,6 +470,50 @@ async def test_observed_at_in_the_future_is_refused_naming_the_field(hypobot: Hy
     assert await footprint() == before
 
 
+CREATED_BEFORE = "observed before H-1 existed (created Mon 2 Nov, 10:00 UTC)"
+
+
+async def test_observed_at_before_the_bet_was_created_is_refused_naming_the_field(
+    hypobot: Hypobot,
+) -> None:
+    await posted_bet(hypobot, "shipped")  # created Monday 2 Nov 10:00 UTC
+    token = await token_for(hypobot)
+    hypobot.clock.advance(days=2)
+    before = await footprint()
+    for observed in ("2026-11-02T09:59:59Z", "2026-11-02T11:59:59+02:00", "2023-01-01T00:00:00Z"):
+        body = EVIDENCE | {"observed_at": observed}
+        answer = await call(hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=body)
+        assert (answer.status, answer.body) == (
+            422,
+            {
+                "error": "invalid",
+                "field": "observed_at",
+                "message": "observed_at: " + CREATED_BEFORE,
+            },
+        ), observed
+    assert await footprint() == before
+
+
+async def test_observed_at_the_moment_the_bet_was_created_is_accepted(hypobot: Hypobot) -> None:
+    bet = await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    hypobot.clock.advance(hours=1)
+    body = EVIDENCE | {"observed_at": "2026-11-02T11:00:00+01:00"}  # 10:00 UTC, its creation
+    answer = await call(hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=body)
+    assert answer.status == 201, answer.text
+    assert (await Evidence.get(bet_id=bet.id)).at == bet.created_at == MONDAY
+
+
+async def test_observed_at_on_an_unknown_bet_is_404(hypobot: Hypobot) -> None:
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    before = await footprint()
+    body = EVIDENCE | {"observed_at": "2020-01-01T00:00:00Z"}
+    answer = await call(hypobot, "POST", "/api/v1/bets/H-9/evidence", token=token, body=body)
+    assert (answer.status, answer.body["error"]) == (404, "not_found")
+    assert await footprint() == before
+
+
 async def test_decisive_api_evidence_stops_the_next_nudge(hypobot: Hypobot) -> None:
     bet = await shipped_bet(hypobot, MONDAY)
     token = await token_for(hypobot)
