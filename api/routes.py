@@ -45,6 +45,9 @@ PREFIX = openapi.PREFIX
 MAX_BODY = 64 * 1024
 UNREACHABLE_RETRY_S = 5
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+JSON = "application/json"
+JSON_CHARSETS = ("utf-8", "utf8")  # RFC 8259: JSON between systems is UTF-8
+SHOWN = 100  # at most this much of a caller's header or parameter name is quoted back
 TOKEN_HELP = "make one with: hypobot tokens create --team T… --name ci"
 CALLER: web.RequestKey[tokens.Caller] = web.RequestKey("api_caller", tokens.Caller)
 Body = TypeVar("Body", bound=BaseModel)
@@ -156,6 +159,36 @@ class Api:
         return value
 
     @staticmethod
+    def _query(request: web.Request, *accepted: str) -> None:
+        """Refuse a query parameter the route does not take, or one given twice: a
+        misspelt filter must not quietly widen an answer."""
+        takes = ", ".join(accepted) if accepted else "none"
+        for name in request.query:
+            shown = name[:SHOWN]
+            if name not in accepted:
+                raise _invalid(shown, f"is not a query parameter of this path (it takes {takes})")
+            if len(request.query.getall(name)) > 1:
+                raise _invalid(shown, "is given more than once")
+
+    @staticmethod
+    def _json_only(request: web.Request, body: bytes) -> None:
+        """A body, when there is one, is JSON in UTF-8: any other Content-Type is 415."""
+        if not body:
+            return
+        charset = (request.charset or "utf-8").lower()
+        if request.content_type == JSON and charset in JSON_CHARSETS:
+            return
+        sent = request.headers.get("Content-Type")
+        got = f"got {sent[:SHOWN]!r}" if sent is not None else "got none"
+        raise _refuse(
+            415,
+            "unsupported_media_type",
+            f"send the body as Content-Type: {JSON} (charset utf-8, if any); {got}",
+            field="Content-Type",
+            headers={"Accept-Post": JSON},
+        )
+
+    @staticmethod
     async def _body(request: web.Request) -> bytes:
         too_large = _refuse(413, "too_large", f"the body is over {MAX_BODY // 1024} KB")
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -261,13 +294,16 @@ class Api:
     # --- routes -------------------------------------------------------------------------
 
     async def openapi(self, request: web.Request) -> web.Response:
+        self._query(request)
         return web.json_response(openapi.document())
 
     async def evidence(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
+        self._query(request)
         number = self._number(request)
         key = self._idempotency_key(request)
         raw = await self._body(request)
+        self._json_only(request, raw)
         body = self._parsed(NewEvidenceBody, raw)
         if body.observed_at is not None and body.observed_at > self.ctx.clock():
             raise _invalid("observed_at", "is in the future")
@@ -328,9 +364,11 @@ class Api:
 
     async def ship(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
+        self._query(request)
         number = self._number(request)
         key = self._idempotency_key(request)
         raw = await self._body(request)
+        self._json_only(request, raw)
         body = self._parsed(ShipBody, raw) if raw.strip() else ShipBody()
         path = f"{PREFIX}/bets/{format_key(number)}/ship"
         digest = _digest(body)
@@ -363,6 +401,7 @@ class Api:
 
     async def bet(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
+        self._query(request)
         number = self._number(request)
         record = await _record(caller.team_id, number)
         if record is None:
@@ -372,6 +411,7 @@ class Api:
 
     async def bets(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
+        self._query(request, "state", "limit")
         state = None
         if "state" in request.query:
             try:

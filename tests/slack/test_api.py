@@ -64,6 +64,7 @@ async def call(
         sent["Authorization"] = f"Bearer {token}"
     if body is not None:
         data = json.dumps(body)
+    if data is not None:
         sent.setdefault("Content-Type", "application/json")
     async with (
         aiohttp.ClientSession() as session,
@@ -632,6 +633,122 @@ async def test_an_unknown_state_is_refused_naming_the_parameter(hypobot: Hypobot
     assert (answer.status, answer.body["field"]) == (422, "state")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "field", "takes"),
+    [
+        ("GET", "/api/v1/bets?colour=blue", "colour", "state, limit"),
+        ("GET", "/api/v1/bets?state=shipped&Limit=5", "Limit", "state, limit"),
+        ("GET", "/api/v1/bets/H-1?state=shipped", "state", "none"),
+        ("GET", "/api/v1/openapi.json?format=yaml", "format", "none"),
+        ("POST", "/api/v1/bets/H-1/evidence?dry_run=1", "dry_run", "none"),
+        ("POST", "/api/v1/bets/H-1/ship?force", "force", "none"),
+    ],
+)
+async def test_an_unknown_query_parameter_is_422_naming_it_and_changes_nothing(
+    hypobot: Hypobot, method: str, path: str, field: str, takes: str
+) -> None:
+    await posted_bet(hypobot, "building")
+    token = await token_for(hypobot)
+    before = await footprint()
+    body = EVIDENCE if path.endswith("evidence?dry_run=1") else None
+    answer = await call(hypobot, method, path, token=token, body=body)
+    assert (answer.status, answer.body["field"]) == (422, field), answer.text
+    assert answer.body["message"] == (
+        f"{field}: is not a query parameter of this path (it takes {takes})"
+    )
+    assert await footprint() == before
+
+
+async def test_a_query_parameter_given_twice_is_422_naming_it(hypobot: Hypobot) -> None:
+    token = await token_for(hypobot)
+    answer = await call(hypobot, "GET", "/api/v1/bets?state=shipped&state=killed", token=token)
+    assert (answer.status, answer.body["field"]) == (422, "state")
+    assert answer.body["message"] == "state: is given more than once"
+
+
+async def test_the_listed_query_parameters_are_still_taken(hypobot: Hypobot) -> None:
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    answer = await call(hypobot, "GET", "/api/v1/bets?state=shipped&limit=1", token=token)
+    assert (answer.status, [b["key"] for b in answer.body]) == (200, ["H-1"])
+
+
+# --- content types ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "application/octet-stream",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "application/jsonx",
+        "application/merge-patch+json",
+        "json",
+        ";;;",
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/bets/H-1/evidence", "/api/v1/bets/H-1/ship"])
+async def test_a_body_that_is_not_sent_as_json_is_415_naming_what_is_accepted(
+    hypobot: Hypobot, content_type: str, path: str
+) -> None:
+    await posted_bet(hypobot, "building")
+    token = await token_for(hypobot)
+    before = await footprint()
+    body = EVIDENCE if path.endswith("evidence") else {"link": "https://git.example/pr/1"}
+    answer = await call(
+        hypobot,
+        "POST",
+        path,
+        token=token,
+        data=json.dumps(body),
+        headers={"Content-Type": content_type, "Idempotency-Key": "k"},
+    )
+    assert (answer.status, answer.body["error"]) == (415, "unsupported_media_type"), answer.text
+    assert answer.body["field"] == "Content-Type"
+    assert answer.body["message"].startswith(
+        "send the body as Content-Type: application/json (charset utf-8, if any); got "
+    )
+    assert answer.headers["Accept-Post"] == "application/json"
+    assert await footprint() == before
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF8"],
+)
+async def test_a_json_body_with_or_without_its_utf8_charset_is_taken(
+    hypobot: Hypobot, content_type: str
+) -> None:
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    answer = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/evidence",
+        token=token,
+        data=json.dumps(EVIDENCE),
+        headers={"Content-Type": content_type},
+    )
+    assert answer.status == 201, answer.text
+
+
+async def test_ship_without_a_body_ships_whatever_its_content_type(hypobot: Hypobot) -> None:
+    await posted_bet(hypobot, "building")
+    token = await token_for(hypobot)
+    answer = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/ship",
+        token=token,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},  # curl -X POST -d ''
+    )
+    assert (answer.status, answer.body["state"]) == (200, "shipped")
+
+
 # --- the export's shape -----------------------------------------------------------------------
 
 
@@ -942,6 +1059,37 @@ async def test_the_documents_evidence_example_is_accepted_by_the_api(hypobot: Hy
     answer = await call(hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=example)
     assert answer.status == 201, answer.text
     bodies.EvidenceRecorded.model_validate(answer.body)
+
+
+async def test_the_openapi_document_lists_every_operations_parameters_415_and_422(
+    hypobot: Hypobot,
+) -> None:
+    """What the API refuses is in the document: an operation takes the parameters it lists
+    (any other is 422), and a body that is not JSON is 415."""
+    paths = document()["paths"]
+    listed = {
+        (method, path): {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+    }
+    assert listed == {
+        ("post", "/api/v1/bets/{key}/evidence"): set(),
+        ("post", "/api/v1/bets/{key}/ship"): set(),
+        ("get", "/api/v1/bets/{key}"): set(),
+        ("get", "/api/v1/bets"): {"state", "limit"},
+        ("get", "/api/v1/openapi.json"): set(),
+    }
+    for operations in paths.values():
+        for method, operation in operations.items():
+            assert "422" in operation["responses"]
+            if method == "post":
+                assert operation["requestBody"]["content"].keys() == {"application/json"}
+                assert "Accept-Post" in operation["responses"]["415"]["headers"]
+    token = await token_for(hypobot)
+    for method, path in listed:
+        concrete = path.replace("{key}", "H-1")
+        answer = await call(hypobot, method.upper(), f"{concrete}?unlisted=1", token=token)
+        assert (answer.status, answer.body["field"]) == (422, "unlisted"), path
 
 
 # --- generated bodies and headers ------------------------------------------------------------
