@@ -66,8 +66,9 @@ class NewEvidenceBody(BaseModel):
     )
     observed_at: AwareDatetime | None = Field(
         default=None,
-        description="When it was observed, ISO 8601 with an offset (not in the future); "
-        "the evidence's time for time to feedback. Default: when the call arrives.",
+        description="When it was observed, ISO 8601 with an offset, not in the future nor "
+        "before the bet was created (else 422); the evidence's time for time to feedback. "
+        "Default: when the call arrives.",
     )
     source: str | None = Field(
         default=None,
@@ -123,6 +124,10 @@ class EvidenceRecord(BaseModel):
     link: str | None
     verdict: Literal["supports", "refutes", "inconclusive", "unknown"]
     source: str = Field(description="command, button, modal, thread, shortcut, api, …")
+    source_name: str = Field(
+        description='Where evidence from elsewhere came from (the API call\'s "source", '
+        "default the token's name); empty for evidence given in Slack."
+    )
     author: str = Field(description="A Slack user id, or api:<token name>.")
     at: str | None = Field(description="When it was posted or observed (ISO 8601).")
     permalink: str | None
@@ -164,7 +169,23 @@ class BetRecord(BaseModel):
                     "closed_at": None,
                     "first_feedback_at": None,
                     "expected_at": None,
-                    "evidence": [],
+                    "expect_within_s": 864000,
+                    "snoozed_until": None,
+                    "pivot_of": "H-9",
+                    "coach_notes": "",
+                    "first_decisive_at": "2026-11-05T09:00:00+00:00",
+                    "evidence": [
+                        {
+                            "text": "Export tickets down 34% week on week",
+                            "link": "https://grafana.example.com/d/tickets",
+                            "verdict": "supports",
+                            "source": "api",
+                            "source_name": "grafana",
+                            "author": "api:grafana",
+                            "at": "2026-11-05T09:00:00+00:00",
+                            "permalink": None,
+                        }
+                    ],
                     "events": [
                         {
                             "kind": "ship",
@@ -197,7 +218,17 @@ class BetRecord(BaseModel):
     shipped_at: str | None
     closed_at: str | None
     first_feedback_at: str | None
-    expected_at: str | None
+    expected_at: str | None = Field(description="An expected date set as a date.")
+    expect_within_s: int | None = Field(
+        description='An expected date set as "within N" of shipping, in seconds.'
+    )
+    snoozed_until: str | None = Field(description="No nudges before this instant.")
+    pivot_of: str | None = Field(description="The key of the bet this one pivots from.")
+    coach_notes: str
+    first_decisive_at: str | None = Field(
+        description="The first supporting or refuting evidence, before shipping too "
+        "(first_feedback_at counts only after shipping)."
+    )
     evidence: list[EvidenceRecord]
     events: list[EventRecord]
 

@@ -39,14 +39,22 @@ def _problems(*statuses: int) -> dict[str, Any]:
         404: "No bet with that key in the token's workspace",
         409: "The bet's state does not allow it: `allowed` lists the moves legal now",
         413: "The body is over 64 KB",
-        422: "The body or a parameter is invalid: `field` names it",
+        415: "The body is not sent as `Content-Type: application/json` (charset utf-8, if "
+        "any): `field` is Content-Type, Accept-Post names what is accepted",
+        422: "The body, a header or a query parameter is invalid: `field` names it. A query "
+        "parameter this operation does not list, or one given twice, is refused too; so is "
+        "an Idempotency-Key used before with another path or body",
         429: "Over the token's rate limit: wait Retry-After seconds",
         503: "The database cannot be reached: nothing was done; try again",
     }
-    answers = {str(status): _json(Problem, words[status]) for status in statuses}
-    answers["429"]["headers"] = {
-        "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+    headers = {
+        415: {"Accept-Post": {"description": "application/json", "schema": {"type": "string"}}},
+        429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
     }
+    answers = {str(status): _json(Problem, words[status]) for status in statuses}
+    for status in statuses:
+        if status in headers:
+            answers[str(status)]["headers"] = headers[status]
     return answers
 
 
@@ -62,11 +70,31 @@ _IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "Any string of 1–255 printable ASCII characters: the same key again "
-    "answers 200 with the first call's answer and changes nothing.",
+    "description": "Any string of 1–255 printable ASCII characters: the same key again, "
+    "with the same path and body (as validated: spacing and key order do not count), "
+    "answers 200 with the first call's answer and changes nothing; with another path or "
+    "body it is refused (422, `field` Idempotency-Key) and changes nothing.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 _COMMON = (401, 429, 503)
+_STATE = {
+    "name": "state",
+    "in": "query",
+    "required": False,
+    "description": "Only the bets in this state.",
+    "schema": {"type": "string", "enum": [str(s) for s in State]},
+}
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "description": "At most this many bets, by key.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST, "default": DEFAULT_LIST},
+}
+_ONLY_LISTED = (
+    " Every operation takes exactly the parameters it lists: any other query parameter is "
+    "refused with 422 naming it."
+)
 
 
 def _paths() -> dict[str, Any]:
@@ -83,7 +111,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "201": _json(EvidenceRecorded, "Recorded"),
                     "200": _json(EvidenceRecorded, "Recorded before, with this Idempotency-Key"),
-                    **_problems(*_COMMON, 404, 409, 413, 422),
+                    **_problems(*_COMMON, 404, 409, 413, 415, 422),
                 },
             }
         },
@@ -101,7 +129,7 @@ def _paths() -> dict[str, Any]:
                         "description": "Shipped (or shipped before, with this Idempotency-Key)",
                         "content": {"application/json": {"schema": _ref(BetRecord)}},
                     },
-                    **_problems(*_COMMON, 404, 409, 413, 422),
+                    **_problems(*_COMMON, 404, 409, 413, 415, 422),
                 },
             }
         },
@@ -115,7 +143,7 @@ def _paths() -> dict[str, Any]:
                         "description": "The bet",
                         "content": {"application/json": {"schema": _ref(BetRecord)}},
                     },
-                    **_problems(*_COMMON, 404),
+                    **_problems(*_COMMON, 404, 422),
                 },
             }
         },
@@ -123,25 +151,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listBets",
                 "summary": "The workspace's bets, by key, as `hypobot export` writes them",
-                "parameters": [
-                    {
-                        "name": "state",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "string", "enum": [str(s) for s in State]},
-                    },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "required": False,
-                        "schema": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": MAX_LIST,
-                            "default": DEFAULT_LIST,
-                        },
-                    },
-                ],
+                "parameters": [_STATE, _LIMIT],
                 "responses": {
                     "200": _json(BetRecords, "The bets"),
                     **_problems(*_COMMON, 422),
@@ -153,7 +163,11 @@ def _paths() -> dict[str, Any]:
                 "operationId": "openapi",
                 "summary": "This document",
                 "security": [],
-                "responses": {"200": {"description": "OpenAPI 3.1"}},
+                "parameters": [],
+                "responses": {
+                    "200": {"description": "OpenAPI 3.1"},
+                    "422": _json(Problem, "A query parameter: this operation takes none"),
+                },
             }
         },
     }
@@ -177,7 +191,8 @@ def document() -> dict[str, Any]:
             "title": "Hypobot API",
             "version": "1",
             "description": "Evidence from where signals live: record evidence on a bet, ship "
-            "it, read bets. Tokens: `hypobot tokens create --team T… --name ci`.",
+            "it, read bets. Tokens: `hypobot tokens create --team T… --name ci`. Bodies are "
+            "JSON (`Content-Type: application/json`, else 415)." + _ONLY_LISTED,
         },
         "paths": _paths(),
         "components": {

@@ -4,9 +4,12 @@ status and changes nothing; no input makes it answer 500 or show a traceback."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -27,6 +30,7 @@ from api.limits import Buckets
 from bets.evidence import Verdict
 from bets.keys import format_key, parse_key
 from bets.lifecycle import Move, MoveRequest, State
+from bets.reading import format_moment
 from bot.blocks.from_elsewhere import evidence_message
 from ops.settings import Settings
 from usecases import bets as usecase
@@ -41,6 +45,9 @@ PREFIX = openapi.PREFIX
 MAX_BODY = 64 * 1024
 UNREACHABLE_RETRY_S = 5
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+JSON = "application/json"
+JSON_CHARSETS = ("utf-8", "utf8")  # RFC 8259: JSON between systems is UTF-8
+SHOWN = 100  # at most this much of a caller's header or parameter name is quoted back
 TOKEN_HELP = "make one with: hypobot tokens create --team T… --name ci"
 CALLER: web.RequestKey[tokens.Caller] = web.RequestKey("api_caller", tokens.Caller)
 Body = TypeVar("Body", bound=BaseModel)
@@ -152,6 +159,36 @@ class Api:
         return value
 
     @staticmethod
+    def _query(request: web.Request, *accepted: str) -> None:
+        """Refuse a query parameter the route does not take, or one given twice: a
+        misspelt filter must not quietly widen an answer."""
+        takes = ", ".join(accepted) if accepted else "none"
+        for name in request.query:
+            shown = name[:SHOWN]
+            if name not in accepted:
+                raise _invalid(shown, f"is not a query parameter of this path (it takes {takes})")
+            if len(request.query.getall(name)) > 1:
+                raise _invalid(shown, "is given more than once")
+
+    @staticmethod
+    def _json_only(request: web.Request, body: bytes) -> None:
+        """A body, when there is one, is JSON in UTF-8: any other Content-Type is 415."""
+        if not body:
+            return
+        charset = (request.charset or "utf-8").lower()
+        if request.content_type == JSON and charset in JSON_CHARSETS:
+            return
+        sent = request.headers.get("Content-Type")
+        got = f"got {sent[:SHOWN]!r}" if sent is not None else "got none"
+        raise _refuse(
+            415,
+            "unsupported_media_type",
+            f"send the body as Content-Type: {JSON} (charset utf-8, if any); {got}",
+            field="Content-Type",
+            headers={"Accept-Post": JSON},
+        )
+
+    @staticmethod
     async def _body(request: web.Request) -> bytes:
         too_large = _refuse(413, "too_large", f"the body is over {MAX_BODY // 1024} KB")
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -177,15 +214,31 @@ class Api:
                 message = "must be a JSON object"
             raise _invalid(field, message) from None
 
-    async def _kept(self, caller: tokens.Caller, key: str | None, path: str) -> web.Response | None:
-        """The answer kept for this Idempotency-Key, if the key was used before."""
+    async def _kept(
+        self, caller: tokens.Caller, key: str | None, path: str, digest: str
+    ) -> web.Response | None:
+        """The answer kept for this Idempotency-Key, if the key was used before for this
+        very request: the same method, path and body (`digest`, of the body as validated,
+        so spacing, key order and an offset's spelling do not count). The key used for
+        another request is refused naming it. A row kept before bodies were (no digest)
+        replays its answer."""
         if key is None:
             return None
         kept = await tokens.kept(caller, key)
         if kept is None:
             return None
-        if kept.path != path:
-            raise _invalid("Idempotency-Key", f"was used for another request ({kept.path})")
+        if (kept.method, kept.path) != ("POST", path):
+            raise _invalid(
+                "Idempotency-Key",
+                f"was used for another request ({kept.method} {kept.path}); "
+                "use a new key for a new request",
+            )
+        if kept.body_sha256 is not None and kept.body_sha256 != digest:
+            raise _invalid(
+                "Idempotency-Key",
+                "was used with another body; the first body's answer stands: "
+                "use a new key for a new request",
+            )
         return web.json_response(kept.response, status=200)
 
     def _keeper(
@@ -193,6 +246,7 @@ class Api:
         caller: tokens.Caller,
         key: str | None,
         path: str,
+        digest: str,
         status: int,
         answer: Callable[[Any], Awaitable[Any]],
     ) -> Callable[[Any], Awaitable[None]] | None:
@@ -203,39 +257,63 @@ class Api:
         async def keep(result: Any) -> None:
             body = await answer(result)
             await tokens.keep(
-                self.ctx, caller, key, method="POST", path=path, status=status, response=body
+                self.ctx,
+                caller,
+                key,
+                method="POST",
+                path=path,
+                status=status,
+                response=body,
+                body_sha256=digest,
             )
 
         return keep
 
     async def _once(
-        self, caller: tokens.Caller, key: str | None, path: str, change: Awaitable[Result]
+        self,
+        caller: tokens.Caller,
+        key: str | None,
+        path: str,
+        digest: str,
+        change: Awaitable[Result],
     ) -> Result | web.Response:
-        """Run a use case that keeps its answer for `key`; when a concurrent call with the
+        """Run a use case that keeps its answer for `key`. When a concurrent call with the
         same key kept its answer first (the unique key refused ours, and our change was
-        rolled back with it), answer with that one."""
+        rolled back with it), answer as if ours had come second: its answer for the same
+        body, 422 for another. Never "still in flight" (409): the unique key refuses our
+        row only once theirs has committed (PostgreSQL makes our insert wait for their
+        transaction; SQLite runs one write transaction at a time), so theirs is there to
+        read by then."""
         try:
             return await change
         except IntegrityError:
-            if (replay := await self._kept(caller, key, path)) is None:
+            if (replay := await self._kept(caller, key, path, digest)) is None:
                 raise
             return replay
 
     # --- routes -------------------------------------------------------------------------
 
     async def openapi(self, request: web.Request) -> web.Response:
+        self._query(request)
         return web.json_response(openapi.document())
 
     async def evidence(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
+        self._query(request)
         number = self._number(request)
         key = self._idempotency_key(request)
-        body = self._parsed(NewEvidenceBody, await self._body(request))
+        raw = await self._body(request)
+        self._json_only(request, raw)
+        body = self._parsed(NewEvidenceBody, raw)
         if body.observed_at is not None and body.observed_at > self.ctx.clock():
             raise _invalid("observed_at", "is in the future")
         path = f"{PREFIX}/bets/{format_key(number)}/evidence"
-        if (replay := await self._kept(caller, key, path)) is not None:
+        digest = _digest(body)
+        if (replay := await self._kept(caller, key, path, digest)) is not None:
             return replay
+        actor = Actor(caller.team_id, caller.actor_id)
+        if body.observed_at is not None:
+            await self._observed_after_creation(actor, number, body.observed_at)
         source = body.source or caller.name
         new = NewEvidence(
             verdict=Verdict(body.verdict),
@@ -253,13 +331,14 @@ class Api:
             caller,
             key,
             path,
+            digest,
             usecase.add_evidence(
                 self.ctx,
-                Actor(caller.team_id, caller.actor_id),
+                actor,
                 new,
                 number=number,
                 announce=lambda bet, evidence: evidence_message(bet, evidence, source),
-                alongside=self._keeper(caller, key, path, 201, answer),
+                alongside=self._keeper(caller, key, path, digest, 201, answer),
             ),
         )
         if isinstance(result, web.Response):
@@ -269,14 +348,31 @@ class Api:
         await self._done(caller, "api.evidence", number)
         return web.json_response(dumped(_recorded(result)), status=201)
 
+    async def _observed_after_creation(
+        self, actor: Actor, number: int, observed_at: datetime
+    ) -> None:
+        """Evidence observed before its bet existed is not evidence on it (a bet's
+        creation time never changes, so reading it before the change is enough)."""
+        found = await usecase.find(self.ctx, actor, number=number)
+        if isinstance(found, Refused):
+            raise _refused(found, number)
+        if observed_at < found.created_at:
+            created = format_moment(found.created_at, UTC, now=self.ctx.clock())
+            raise _invalid(
+                "observed_at", f"observed before {format_key(number)} existed (created {created})"
+            )
+
     async def ship(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
+        self._query(request)
         number = self._number(request)
         key = self._idempotency_key(request)
         raw = await self._body(request)
+        self._json_only(request, raw)
         body = self._parsed(ShipBody, raw) if raw.strip() else ShipBody()
         path = f"{PREFIX}/bets/{format_key(number)}/ship"
-        if (replay := await self._kept(caller, key, path)) is not None:
+        digest = _digest(body)
+        if (replay := await self._kept(caller, key, path, digest)) is not None:
             return replay
 
         async def answer(moved: Moved) -> Any:
@@ -286,13 +382,14 @@ class Api:
             caller,
             key,
             path,
+            digest,
             usecase.move(
                 self.ctx,
                 Actor(caller.team_id, caller.actor_id),
                 MoveRequest(Move.SHIP, link=body.link),
                 source="api",
                 number=number,
-                alongside=self._keeper(caller, key, path, 200, answer),
+                alongside=self._keeper(caller, key, path, digest, 200, answer),
             ),
         )
         if isinstance(result, web.Response):
@@ -304,6 +401,7 @@ class Api:
 
     async def bet(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
+        self._query(request)
         number = self._number(request)
         record = await _record(caller.team_id, number)
         if record is None:
@@ -313,6 +411,7 @@ class Api:
 
     async def bets(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
+        self._query(request, "state", "limit")
         state = None
         if "state" in request.query:
             try:
@@ -334,6 +433,13 @@ class Api:
         their way: the outbox's doorbell rang when they were committed)."""
         await tokens.used(self.ctx, caller)
         log.info(event, extra={"team_id": caller.team_id, "token": caller.name, "bet": number})
+
+
+def _digest(body: BaseModel) -> str:
+    """The SHA-256 of a request body as validated, in one canonical JSON spelling: what an
+    Idempotency-Key's kept answer is for."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def _recorded(added: EvidenceAdded) -> EvidenceRecorded:

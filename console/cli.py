@@ -106,7 +106,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 async def _export(settings: Settings, team: str | None) -> list[dict[str, Any]]:
     from storage import bets as store
-    from usecases.export import team_export  # the API answers with these records, or part
+    from usecases.export import team_export  # the API answers with these very records
 
     async with db.connected(settings.database_url):
         teams = [team] if team else await store.team_ids()

@@ -2,8 +2,8 @@
 expected date as set, its pivot, snooze, coach notes, evidence and history), so that
 `hypobot import` makes the same bet again and exporting that gives the same file.
 
-The HTTP API answers with the same records, less the fields its documented shape does not
-name yet (`API_FIELDS`, `API_EVIDENCE_FIELDS`), so a script reads one shape from either."""
+The HTTP API answers with these very records (api/bodies.py: BetRecord, EvidenceRecord
+name every field), so a script reads one shape from either."""
 
 from __future__ import annotations
 
@@ -16,31 +16,6 @@ from bets.lifecycle import State
 from storage import bets as store
 from storage.imports import IMPORTED
 from storage.models import Bet
-
-# The record's fields in the API's shape (bot/api/bodies.py: BetRecord, EvidenceRecord).
-API_FIELDS = (
-    "team_id",
-    "key",
-    "channel_id",
-    "title",
-    "state",
-    "hypothesis",
-    "signal",
-    "owner",
-    "creator",
-    "link",
-    "learned",
-    "close_reason",
-    "created_at",
-    "started_at",
-    "shipped_at",
-    "closed_at",
-    "first_feedback_at",
-    "expected_at",
-    "evidence",
-    "events",
-)
-API_EVIDENCE_FIELDS = ("text", "link", "verdict", "source", "author", "at", "permalink")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -121,15 +96,6 @@ def bet_record(
     }
 
 
-def api_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A record in the HTTP API's documented shape."""
-    shaped = {name: record[name] for name in API_FIELDS}
-    shaped["evidence"] = [
-        {name: item[name] for name in API_EVIDENCE_FIELDS} for item in record["evidence"]
-    ]
-    return shaped
-
-
 def _pivot_numbers(bets: Iterable[Bet]) -> dict[int, int]:
     return {bet.id: bet.number for bet in bets}
 
@@ -147,14 +113,15 @@ async def team_export(team_id: str) -> list[dict[str, Any]]:
 
 
 async def team_records(team_id: str) -> list[dict[str, Any]]:
-    """Every bet of a workspace, by key, in the API's shape."""
-    return [api_record(record) for record in await team_export(team_id)]
+    """Every bet of a workspace, by key, as the API answers with them: the export's
+    records, one shape for both."""
+    return await team_export(team_id)
 
 
 async def record_of(team_id: str, number: int) -> dict[str, Any] | None:
-    """One bet of a workspace by its key number (the API's shape), or None."""
+    """One bet of a workspace by its key number (its export record), or None."""
     bet = await store.bet_by_number(team_id, number)
-    return api_record(await _record_of_row(bet)) if bet is not None else None
+    return await _record_of_row(bet) if bet is not None else None
 
 
 async def _record_of_row(bet: Bet) -> dict[str, Any]:
@@ -166,9 +133,9 @@ async def _record_of_row(bet: Bet) -> dict[str, Any]:
 async def records_in(
     team_id: str, *, state: State | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """A workspace's bets (in `state`, when given), by key, at most `limit` of them, in
-    the API's shape."""
+    """A workspace's bets (in `state`, when given), by key, at most `limit` of them, as
+    export records."""
     rows = await store.all_bets(team_id)
     if state is not None:
         rows = [bet for bet in rows if bet.state == state]
-    return [api_record(await _record_of_row(bet)) for bet in rows[:limit]]
+    return [await _record_of_row(bet) for bet in rows[:limit]]

@@ -72,12 +72,21 @@ class Caller:
 
 @dataclass(frozen=True)
 class Kept:
-    """The answer kept for an Idempotency-Key."""
+    """The answer kept for an Idempotency-Key, and the SHA-256 of the request body it
+    answered (None for a row kept before the body was: it still replays its answer)."""
 
     method: str
     path: str
     status: int
     response: Any
+    body_sha256: str | None = None
+
+
+# A kept row's `response` column holds {BODY_SHA256: …, ANSWER: …}. Rows kept before the
+# body was hold the answer itself: an EvidenceRecorded or a BetRecord, whose keys are never
+# exactly these two, so both read back without a schema change.
+BODY_SHA256 = "body_sha256"
+ANSWER = "answer"
 
 
 def token_hash(token: str) -> str:
@@ -160,7 +169,10 @@ async def kept(caller: Caller, idempotency_key: str) -> Kept | None:
     row = await store.request_by_key(caller.team_id, idempotency_key)
     if row is None:
         return None
-    return Kept(row.method, row.path, row.status, row.response)
+    kept = row.response
+    if isinstance(kept, dict) and set(kept) == {BODY_SHA256, ANSWER}:
+        return Kept(row.method, row.path, row.status, kept[ANSWER], kept[BODY_SHA256])
+    return Kept(row.method, row.path, row.status, kept)
 
 
 async def keep(
@@ -172,10 +184,13 @@ async def keep(
     path: str,
     status: int,
     response: Any,
+    body_sha256: str,
 ) -> None:
-    """Keep the answer to a call made with an Idempotency-Key. Call it inside the unit of
-    work of the change it answers for (a use case's `alongside`): a concurrent call with
-    the same key fails here with IntegrityError, and its change is rolled back with it."""
+    """Keep the answer to a call made with an Idempotency-Key, with the SHA-256 of the
+    body it answers (a later call with the key and another body is refused). Call it
+    inside the unit of work of the change it answers for (a use case's `alongside`): a
+    concurrent call with the same key fails here with IntegrityError, and its change is
+    rolled back with it."""
     await store.insert_request(
         caller.team_id,
         idempotency_key=idempotency_key,
@@ -183,6 +198,6 @@ async def keep(
         method=method,
         path=path,
         status=status,
-        response=response,
+        response={BODY_SHA256: body_sha256, ANSWER: response},
         now=ctx.clock(),
     )

@@ -24,14 +24,19 @@ from hypothesis import strategies as st
 
 from api import bodies
 from api.openapi import document
+from bets.evidence import Verdict
+from bets.lifecycle import Move, MoveRequest
 from console.fakeslack import FakeSlack
 from console.tokens import tokens_command
 from storage.models import ApiRequest, ApiToken, Bet, Event, Evidence, Outbox
 from tests.conftest import Clock, Hypobot, served
 from tests.flows import posted_bet, settle
 from tests.jobs_support import nudges_for, run_job, shipped_bet
+from tests.stored import at, moved
+from usecases import bets as usecase
 from usecases import export, tokens
-from usecases.context import Context
+from usecases.bets import BetDraft, Created, EvidenceAdded, NewEvidence
+from usecases.context import Actor, Context
 
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -59,6 +64,7 @@ async def call(
         sent["Authorization"] = f"Bearer {token}"
     if body is not None:
         data = json.dumps(body)
+    if data is not None:
         sent.setdefault("Content-Type", "application/json")
     async with (
         aiohttp.ClientSession() as session,
@@ -210,6 +216,202 @@ async def test_an_idempotency_key_used_for_another_request_is_refused_naming_it(
     assert await footprint() == before
 
 
+async def a_second_bet(hypobot: Hypobot) -> None:
+    """H-2, proposed (evidence is welcome on it too)."""
+    status, body = await hypobot.command("new We believe b for c will d. We'll know when e")
+    assert status == 200, body
+    await settle(hypobot)
+
+
+@pytest.mark.parametrize(
+    ("path", "again"),
+    [
+        ("/api/v1/bets/H-1/evidence", EVIDENCE | {"text": "export tickets down 12%"}),
+        ("/api/v1/bets/H-1/evidence", EVIDENCE | {"verdict": "refutes"}),
+        ("/api/v1/bets/H-1/evidence", EVIDENCE | {"link": "https://grafana.example.com/d/2"}),
+        ("/api/v1/bets/H-2/evidence", EVIDENCE),
+        ("/api/v1/bets/H-2/evidence", EVIDENCE | {"text": "another bet, another text"}),
+        ("/api/v1/bets/H-1/ship", {"link": "https://github.com/acme/app/pull/42"}),
+    ],
+)
+async def test_the_same_idempotency_key_with_another_body_or_bet_is_422_naming_the_header(
+    hypobot: Hypobot, path: str, again: dict[str, Any]
+) -> None:
+    await posted_bet(hypobot, "shipped")
+    await a_second_bet(hypobot)
+    token = await token_for(hypobot)
+    key = {"Idempotency-Key": "alert-9"}
+    first = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=EVIDENCE, headers=key
+    )
+    assert first.status == 201, first.text
+    before = await footprint()
+    answer = await call(hypobot, "POST", path, token=token, body=again, headers=key)
+    assert (answer.status, answer.body["field"]) == (422, "Idempotency-Key"), answer.text
+    assert answer.body["message"].startswith("Idempotency-Key: was used ")
+    assert "use a new key for a new request" in answer.body["message"]
+    assert await footprint() == before
+    replay = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=EVIDENCE, headers=key
+    )
+    assert (replay.status, replay.body) == (200, first.body)
+
+
+async def test_ship_with_the_same_idempotency_key_and_another_link_is_422_and_ships_nothing_new(
+    hypobot: Hypobot,
+) -> None:
+    await posted_bet(hypobot, "proposed")
+    token = await token_for(hypobot)
+    key = {"Idempotency-Key": "release-8"}
+    link = {"link": "https://github.com/acme/app/pull/42"}
+    first = await call(hypobot, "POST", "/api/v1/bets/H-1/ship", token=token, headers=key)
+    before = await footprint()
+    again = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/ship", token=token, body=link, headers=key
+    )
+    assert (first.status, again.status, again.body["field"]) == (200, 422, "Idempotency-Key")
+    assert await footprint() == before
+    empty = await call(hypobot, "POST", "/api/v1/bets/H-1/ship", token=token, body={}, headers=key)
+    assert (empty.status, empty.body) == (200, first.body)  # no body and {} are one body
+
+
+async def test_the_same_body_spelt_differently_is_the_same_request_for_its_idempotency_key(
+    hypobot: Hypobot,
+) -> None:
+    bet = await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    hypobot.clock.advance(days=2)
+    key = {"Idempotency-Key": "deploy-4712"}
+    body = EVIDENCE | {"observed_at": "2026-11-03T11:30:00+02:00", "link": None}
+    first = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=body, headers=key
+    )
+    respelt = (
+        '{ "source":"grafana",  "observed_at": "2026-11-03T09:30:00Z",\n'
+        '  "text": "export tickets down 34%", "verdict": "supports" }'
+    )  # other order, spacing and offset; the default link left out
+    again = await call(
+        hypobot, "POST", "/api/v1/bets/h1/evidence", token=token, data=respelt, headers=key
+    )
+    assert (first.status, again.status, again.body) == (201, 200, first.body), again.text
+    assert await Evidence.filter(bet_id=bet.id).count() == 1
+
+
+async def test_an_answer_kept_before_bodies_were_replays_whatever_the_body(
+    hypobot: Hypobot,
+) -> None:
+    """A row kept by the last release holds the answer alone, no body hash: the key still
+    answers with it (nothing can be compared), and a new row keeps the hash beside it."""
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    [row] = await ApiToken.filter(team_id="T1")
+    answer = {"key": "H-1", "evidence_id": 4242, "state": "shipped"}
+    await ApiRequest.create(
+        team_id="T1",
+        idempotency_key="old-1",
+        token_id=row.id,
+        method="POST",
+        path="/api/v1/bets/H-1/evidence",
+        status=201,
+        response=answer,
+        created_at=MONDAY,
+    )
+    before = await footprint()
+    other = EVIDENCE | {"text": "something else"}
+    replay = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/evidence",
+        token=token,
+        body=other,
+        headers={"Idempotency-Key": "old-1"},
+    )
+    assert (replay.status, replay.body) == (200, answer)
+    assert {k: v for k, v in (await footprint()).items() if k != "ApiToken"} == {
+        k: v for k, v in before.items() if k != "ApiToken"
+    }
+    new = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/evidence",
+        token=token,
+        body=EVIDENCE,
+        headers={"Idempotency-Key": "new-1"},
+    )
+    kept = await ApiRequest.get(team_id="T1", idempotency_key="new-1")
+    assert kept.response == {"body_sha256": kept.response["body_sha256"], "answer": new.body}
+    assert len(kept.response["body_sha256"]) == 64
+
+
+async def test_concurrent_calls_with_one_idempotency_key_and_two_bodies_record_only_the_first(
+    hypobot: Hypobot,
+) -> None:
+    """One call wins the key; the calls with its body get its answer (200), the calls with
+    the other body 422, whichever order they arrive in, and nothing of theirs is written."""
+    bet = await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    key = {"Idempotency-Key": "run-3"}
+    texts = ["tickets down 34%", "tickets up 3%"] * 3
+    answers = await asyncio.gather(
+        *(
+            call(
+                hypobot,
+                "POST",
+                "/api/v1/bets/H-1/evidence",
+                token=token,
+                body=EVIDENCE | {"text": text},
+                headers=key,
+            )
+            for text in texts
+        )
+    )
+    [won] = [text for text, a in zip(texts, answers, strict=True) if a.status == 201]
+    assert sorted(a.status for t, a in zip(texts, answers, strict=True) if t == won) == [
+        200,
+        200,
+        201,
+    ]
+    lost = [a for t, a in zip(texts, answers, strict=True) if t != won]
+    assert [(a.status, a.body["field"]) for a in lost] == [(422, "Idempotency-Key")] * 3
+    [evidence] = await Evidence.filter(bet_id=bet.id)
+    assert evidence.text == won
+    assert await Event.filter(bet_id=bet.id, kind="evidence").count() == 1
+    assert await Outbox.filter(bet_id=bet.id, kind="evidence").count() == 1
+    assert await ApiRequest.filter(team_id="T1", idempotency_key="run-3").count() == 1
+
+
+async def test_a_call_with_another_body_that_races_past_the_kept_answer_is_422_and_rolled_back(
+    hypobot: Hypobot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    key = {"Idempotency-Key": "run-4"}
+    first = await call(
+        hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=EVIDENCE, headers=key
+    )
+    assert first.status == 201
+    before = await footprint()
+    looked_up = tokens.kept
+    misses = [None]  # its first look finds nothing, as if the first call were in flight
+
+    async def racing(caller: tokens.Caller, idempotency_key: str) -> tokens.Kept | None:
+        return misses.pop() if misses else await looked_up(caller, idempotency_key)
+
+    monkeypatch.setattr(tokens, "kept", racing)
+    again = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/evidence",
+        token=token,
+        body=EVIDENCE | {"text": "a different observation"},
+        headers=key,
+    )
+    assert (again.status, again.body["field"]) == (422, "Idempotency-Key"), again.text
+    assert {k: v for k, v in (await footprint()).items() if k != "ApiToken"} == {
+        k: v for k, v in before.items() if k != "ApiToken"
+    }
+
+
 async def test_evidence_is_posted_in_the_bets_thread_from_its_source_escaped(
     hypobot: Hypobot,
 ) -> None:
@@ -266,6 +468,50 @@ async def test_observed_at_in_the_future_is_refused_naming_the_field(hypobot: Hy
     answer = await call(hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=body)
     assert (answer.status, answer.body["field"]) == (422, "observed_at")
     assert "future" in answer.body["message"]
+    assert await footprint() == before
+
+
+CREATED_BEFORE = "observed before H-1 existed (created Mon 2 Nov, 10:00 UTC)"
+
+
+async def test_observed_at_before_the_bet_was_created_is_refused_naming_the_field(
+    hypobot: Hypobot,
+) -> None:
+    await posted_bet(hypobot, "shipped")  # created Monday 2 Nov 10:00 UTC
+    token = await token_for(hypobot)
+    hypobot.clock.advance(days=2)
+    before = await footprint()
+    for observed in ("2026-11-02T09:59:59Z", "2026-11-02T11:59:59+02:00", "2023-01-01T00:00:00Z"):
+        body = EVIDENCE | {"observed_at": observed}
+        answer = await call(hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=body)
+        assert (answer.status, answer.body) == (
+            422,
+            {
+                "error": "invalid",
+                "field": "observed_at",
+                "message": "observed_at: " + CREATED_BEFORE,
+            },
+        ), observed
+    assert await footprint() == before
+
+
+async def test_observed_at_the_moment_the_bet_was_created_is_accepted(hypobot: Hypobot) -> None:
+    bet = await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    hypobot.clock.advance(hours=1)
+    body = EVIDENCE | {"observed_at": "2026-11-02T11:00:00+01:00"}  # 10:00 UTC, its creation
+    answer = await call(hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=body)
+    assert answer.status == 201, answer.text
+    assert (await Evidence.get(bet_id=bet.id)).at == bet.created_at == MONDAY
+
+
+async def test_observed_at_on_an_unknown_bet_is_404(hypobot: Hypobot) -> None:
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    before = await footprint()
+    body = EVIDENCE | {"observed_at": "2020-01-01T00:00:00Z"}
+    answer = await call(hypobot, "POST", "/api/v1/bets/H-9/evidence", token=token, body=body)
+    assert (answer.status, answer.body["error"]) == (404, "not_found")
     assert await footprint() == before
 
 
@@ -385,6 +631,193 @@ async def test_an_unknown_state_is_refused_naming_the_parameter(hypobot: Hypobot
     token = await token_for(hypobot)
     answer = await call(hypobot, "GET", "/api/v1/bets?state=done", token=token)
     assert (answer.status, answer.body["field"]) == (422, "state")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field", "takes"),
+    [
+        ("GET", "/api/v1/bets?colour=blue", "colour", "state, limit"),
+        ("GET", "/api/v1/bets?state=shipped&Limit=5", "Limit", "state, limit"),
+        ("GET", "/api/v1/bets/H-1?state=shipped", "state", "none"),
+        ("GET", "/api/v1/openapi.json?format=yaml", "format", "none"),
+        ("POST", "/api/v1/bets/H-1/evidence?dry_run=1", "dry_run", "none"),
+        ("POST", "/api/v1/bets/H-1/ship?force", "force", "none"),
+    ],
+)
+async def test_an_unknown_query_parameter_is_422_naming_it_and_changes_nothing(
+    hypobot: Hypobot, method: str, path: str, field: str, takes: str
+) -> None:
+    await posted_bet(hypobot, "building")
+    token = await token_for(hypobot)
+    before = await footprint()
+    body = EVIDENCE if path.endswith("evidence?dry_run=1") else None
+    answer = await call(hypobot, method, path, token=token, body=body)
+    assert (answer.status, answer.body["field"]) == (422, field), answer.text
+    assert answer.body["message"] == (
+        f"{field}: is not a query parameter of this path (it takes {takes})"
+    )
+    assert await footprint() == before
+
+
+async def test_a_query_parameter_given_twice_is_422_naming_it(hypobot: Hypobot) -> None:
+    token = await token_for(hypobot)
+    answer = await call(hypobot, "GET", "/api/v1/bets?state=shipped&state=killed", token=token)
+    assert (answer.status, answer.body["field"]) == (422, "state")
+    assert answer.body["message"] == "state: is given more than once"
+
+
+async def test_the_listed_query_parameters_are_still_taken(hypobot: Hypobot) -> None:
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    answer = await call(hypobot, "GET", "/api/v1/bets?state=shipped&limit=1", token=token)
+    assert (answer.status, [b["key"] for b in answer.body]) == (200, ["H-1"])
+
+
+# --- content types ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "application/octet-stream",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "application/jsonx",
+        "application/merge-patch+json",
+        "json",
+        ";;;",
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/bets/H-1/evidence", "/api/v1/bets/H-1/ship"])
+async def test_a_body_that_is_not_sent_as_json_is_415_naming_what_is_accepted(
+    hypobot: Hypobot, content_type: str, path: str
+) -> None:
+    await posted_bet(hypobot, "building")
+    token = await token_for(hypobot)
+    before = await footprint()
+    body = EVIDENCE if path.endswith("evidence") else {"link": "https://git.example/pr/1"}
+    answer = await call(
+        hypobot,
+        "POST",
+        path,
+        token=token,
+        data=json.dumps(body),
+        headers={"Content-Type": content_type, "Idempotency-Key": "k"},
+    )
+    assert (answer.status, answer.body["error"]) == (415, "unsupported_media_type"), answer.text
+    assert answer.body["field"] == "Content-Type"
+    assert answer.body["message"].startswith(
+        "send the body as Content-Type: application/json (charset utf-8, if any); got "
+    )
+    assert answer.headers["Accept-Post"] == "application/json"
+    assert await footprint() == before
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF8"],
+)
+async def test_a_json_body_with_or_without_its_utf8_charset_is_taken(
+    hypobot: Hypobot, content_type: str
+) -> None:
+    await posted_bet(hypobot, "shipped")
+    token = await token_for(hypobot)
+    answer = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/evidence",
+        token=token,
+        data=json.dumps(EVIDENCE),
+        headers={"Content-Type": content_type},
+    )
+    assert answer.status == 201, answer.text
+
+
+async def test_ship_without_a_body_ships_whatever_its_content_type(hypobot: Hypobot) -> None:
+    await posted_bet(hypobot, "building")
+    token = await token_for(hypobot)
+    answer = await call(
+        hypobot,
+        "POST",
+        "/api/v1/bets/H-1/ship",
+        token=token,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},  # curl -X POST -d ''
+    )
+    assert (answer.status, answer.body["state"]) == (200, "shipped")
+
+
+# --- the export's shape -----------------------------------------------------------------------
+
+
+async def a_rich_bet(hypobot: Hypobot) -> None:
+    """H-2: a pivot of H-1 (killed), with coach notes (no signal when it was made), an
+    expected date "within 4 days" of shipping, a supporting result before shipping, evidence
+    from elsewhere with its source's name, and a snooze."""
+    made_at = MONDAY - timedelta(days=10)
+    actor = Actor("T1", "UCAROL", "C1")
+
+    def draft(title: str, **more: Any) -> BetDraft:
+        return BetDraft(
+            channel_id="C1",
+            title=title,
+            hypothesis=f"We believe {title.lower()} for admins will cut tickets",
+            **more,
+        )
+
+    killed = await usecase.create(at(made_at), actor, draft("Old export", signal="tickets"))
+    assert isinstance(killed, Created), killed
+    kill = MoveRequest(Move.KILL, text="superseded")
+    await moved("T1", killed.bet.id, kill, now=made_at, actor="UCAROL")
+    made = await usecase.create(
+        at(made_at + timedelta(hours=1)),
+        actor,
+        draft("One-click export", owner_id="UOWNER", expect_within=timedelta(days=4), pivot_of=1),
+    )
+    assert isinstance(made, Created), made
+    bet_id = made.bet.id
+    early = NewEvidence(Verdict.SUPPORTS, "prototype: 4 of 5 liked it", "command")
+    added = await usecase.add_evidence(at(made_at + timedelta(days=1)), actor, early, bet_id=bet_id)
+    assert isinstance(added, EvidenceAdded), added
+    ship = MoveRequest(Move.SHIP)
+    await moved("T1", bet_id, ship, now=made_at + timedelta(days=2), actor="UCAROL")
+    snoozed = await usecase.snooze(
+        at(made_at + timedelta(days=3)), actor, timedelta(days=5), bet_id=bet_id
+    )
+    assert not isinstance(snoozed, usecase.Refused), snoozed
+    token = await token_for(hypobot)
+    body = {
+        "verdict": "inconclusive",
+        "text": "too early",
+        "source": "amplitude",
+        "link": "https://amplitude.example/q/7",
+        "observed_at": (MONDAY - timedelta(days=1)).isoformat(),
+    }
+    answer = await call(hypobot, "POST", "/api/v1/bets/H-2/evidence", token=token, body=body)
+    assert answer.status == 201, answer.text
+    await settle(hypobot)
+
+
+async def test_a_rich_bet_reads_from_the_api_exactly_as_the_export_writes_it(
+    hypobot: Hypobot,
+) -> None:
+    await a_rich_bet(hypobot)
+    token = await token_for(hypobot, name="reader")
+    exported = {record["key"]: record for record in await export.team_export("T1")}
+    rich = exported["H-2"]
+    assert rich["expect_within_s"] == 4 * 86400 and rich["pivot_of"] == "H-1"
+    assert rich["snoozed_until"] and rich["coach_notes"] and rich["first_decisive_at"]
+    assert [e["source_name"] for e in rich["evidence"]] == ["", "amplitude"]
+    one = await call(hypobot, "GET", "/api/v1/bets/H-2", token=token)
+    assert (one.status, one.body) == (200, json.loads(json.dumps(rich)))
+    every = await call(hypobot, "GET", "/api/v1/bets", token=token)
+    assert every.body == json.loads(json.dumps(list(exported.values())))
+    shipped = await call(hypobot, "GET", "/api/v1/bets?state=shipped", token=token)
+    assert shipped.body == [one.body]
+    assert set(one.body) == set(bodies.BetRecord.model_fields)
+    assert set(one.body["evidence"][0]) == set(bodies.EvidenceRecord.model_fields)
 
 
 # --- the workspace's own bets only ------------------------------------------------------------
@@ -626,6 +1059,37 @@ async def test_the_documents_evidence_example_is_accepted_by_the_api(hypobot: Hy
     answer = await call(hypobot, "POST", "/api/v1/bets/H-1/evidence", token=token, body=example)
     assert answer.status == 201, answer.text
     bodies.EvidenceRecorded.model_validate(answer.body)
+
+
+async def test_the_openapi_document_lists_every_operations_parameters_415_and_422(
+    hypobot: Hypobot,
+) -> None:
+    """What the API refuses is in the document: an operation takes the parameters it lists
+    (any other is 422), and a body that is not JSON is 415."""
+    paths = document()["paths"]
+    listed = {
+        (method, path): {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+    }
+    assert listed == {
+        ("post", "/api/v1/bets/{key}/evidence"): set(),
+        ("post", "/api/v1/bets/{key}/ship"): set(),
+        ("get", "/api/v1/bets/{key}"): set(),
+        ("get", "/api/v1/bets"): {"state", "limit"},
+        ("get", "/api/v1/openapi.json"): set(),
+    }
+    for operations in paths.values():
+        for method, operation in operations.items():
+            assert "422" in operation["responses"]
+            if method == "post":
+                assert operation["requestBody"]["content"].keys() == {"application/json"}
+                assert "Accept-Post" in operation["responses"]["415"]["headers"]
+    token = await token_for(hypobot)
+    for method, path in listed:
+        concrete = path.replace("{key}", "H-1")
+        answer = await call(hypobot, method.upper(), f"{concrete}?unlisted=1", token=token)
+        assert (answer.status, answer.body["field"]) == (422, "unlisted"), path
 
 
 # --- generated bodies and headers ------------------------------------------------------------
