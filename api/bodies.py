@@ -144,61 +144,60 @@ class EventRecord(BaseModel):
     data: dict[str, Any]
 
 
+_BET_EXAMPLE: dict[str, Any] = {
+    "team_id": "T0123ABCD",
+    "key": "H-12",
+    "channel_id": "C0123ABCD",
+    "title": "A one-click export",
+    "state": "shipped",
+    "hypothesis": "We believe a one-click export for admins will cut tickets",
+    "signal": "export tickets drop 30% within 10 days",
+    "owner": "U0123ABCD",
+    "creator": "U0123ABCD",
+    "link": "https://github.com/acme/app/pull/42",
+    "learned": "",
+    "close_reason": "",
+    "created_at": "2026-11-02T10:00:00+00:00",
+    "started_at": None,
+    "shipped_at": "2026-11-03T16:20:00+00:00",
+    "closed_at": None,
+    "first_feedback_at": None,
+    "expected_at": None,
+    "expect_within_s": 864000,
+    "snoozed_until": None,
+    "pivot_of": "H-9",
+    "coach_notes": "",
+    "first_decisive_at": "2026-11-05T09:00:00+00:00",
+    "evidence": [
+        {
+            "text": "Export tickets down 34% week on week",
+            "link": "https://grafana.example.com/d/tickets",
+            "verdict": "supports",
+            "source": "api",
+            "source_name": "grafana",
+            "author": "api:grafana",
+            "at": "2026-11-05T09:00:00+00:00",
+            "permalink": None,
+        }
+    ],
+    "events": [
+        {
+            "kind": "ship",
+            "actor": "api:ci",
+            "at": "2026-11-03T16:20:00+00:00",
+            "from": "proposed",
+            "to": "shipped",
+            "data": {"source": "api"},
+        }
+    ],
+}
+
+
 class BetRecord(BaseModel):
     """A bet as `hypobot export` writes it."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "team_id": "T0123ABCD",
-                    "key": "H-12",
-                    "channel_id": "C0123ABCD",
-                    "title": "A one-click export",
-                    "state": "shipped",
-                    "hypothesis": "We believe a one-click export for admins will cut tickets",
-                    "signal": "export tickets drop 30% within 10 days",
-                    "owner": "U0123ABCD",
-                    "creator": "U0123ABCD",
-                    "link": "https://github.com/acme/app/pull/42",
-                    "learned": "",
-                    "close_reason": "",
-                    "created_at": "2026-11-02T10:00:00+00:00",
-                    "started_at": None,
-                    "shipped_at": "2026-11-03T16:20:00+00:00",
-                    "closed_at": None,
-                    "first_feedback_at": None,
-                    "expected_at": None,
-                    "expect_within_s": 864000,
-                    "snoozed_until": None,
-                    "pivot_of": "H-9",
-                    "coach_notes": "",
-                    "first_decisive_at": "2026-11-05T09:00:00+00:00",
-                    "evidence": [
-                        {
-                            "text": "Export tickets down 34% week on week",
-                            "link": "https://grafana.example.com/d/tickets",
-                            "verdict": "supports",
-                            "source": "api",
-                            "source_name": "grafana",
-                            "author": "api:grafana",
-                            "at": "2026-11-05T09:00:00+00:00",
-                            "permalink": None,
-                        }
-                    ],
-                    "events": [
-                        {
-                            "kind": "ship",
-                            "actor": "api:ci",
-                            "at": "2026-11-03T16:20:00+00:00",
-                            "from": "proposed",
-                            "to": "shipped",
-                            "data": {"source": "api"},
-                        }
-                    ],
-                }
-            ]
-        },
+        json_schema_extra={"examples": [_BET_EXAMPLE]},
     )
 
     team_id: str
@@ -235,6 +234,35 @@ class BetRecord(BaseModel):
 
 class BetRecords(RootModel[list[BetRecord]]):
     """Bets as `hypobot export` writes them, by key."""
+
+
+class BetWithForecast(BetRecord):
+    """A bet as `hypobot export` writes it, and its forecast while it awaits feedback."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_BET_EXAMPLE,
+                    "forecast_85_at": "2026-11-14T16:20:00Z",
+                    "forecast_why": None,
+                }
+            ]
+        },
+    )
+
+    forecast_85_at: str | None = Field(
+        description="When the bet is 85 % likely to have been heard (docs/rules.md, F4), ISO "
+        "8601 UTC; never before its expected date. Null without a forecast."
+    )
+    forecast_why: str | None = Field(
+        description="Why there is no forecast (not awaiting feedback, too little history, "
+        "waited longer than the bets seen); null when there is one."
+    )
+
+
+class BetsWithForecast(RootModel[list[BetWithForecast]]):
+    """Bets as `hypobot export` writes them, with their forecasts, by key."""
 
 
 class Problem(BaseModel):

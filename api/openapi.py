@@ -10,13 +10,14 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api.bodies import (
-    BetRecord,
-    BetRecords,
+    BetsWithForecast,
+    BetWithForecast,
     EvidenceRecorded,
     NewEvidenceBody,
     Problem,
     ShipBody,
 )
+from api.flow import Flow
 from bets.lifecycle import State
 
 PREFIX = "/api/v1"
@@ -91,6 +92,22 @@ _LIMIT = {
     "description": "At most this many bets, by key.",
     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST, "default": DEFAULT_LIST},
 }
+_CHANNEL = {
+    "name": "channel",
+    "in": "query",
+    "required": True,
+    "description": "The channel's id (C…): its bets' figures.",
+    "schema": {"type": "string"},
+    "example": "C0123ABCD",
+}
+_WINDOW = {
+    "name": "window",
+    "in": "query",
+    "required": False,
+    "description": "How far back, as `/hypothesis report` takes it: 7d, 90d, 2w; at most 3 "
+    "years; default 30d. Figures count the bets shipped in it.",
+    "schema": {"type": "string", "default": "30d"},
+}
 _ONLY_LISTED = (
     " Every operation takes exactly the parameters it lists: any other query parameter is "
     "refused with 422 naming it."
@@ -127,7 +144,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "Shipped (or shipped before, with this Idempotency-Key)",
-                        "content": {"application/json": {"schema": _ref(BetRecord)}},
+                        "content": {"application/json": {"schema": _ref(BetWithForecast)}},
                     },
                     **_problems(*_COMMON, 404, 409, 413, 415, 422),
                 },
@@ -136,12 +153,12 @@ def _paths() -> dict[str, Any]:
         f"{PREFIX}/bets/{{key}}": {
             "get": {
                 "operationId": "getBet",
-                "summary": "A bet as `hypobot export` writes it",
+                "summary": "A bet as `hypobot export` writes it, with its forecast (F4)",
                 "parameters": [_KEY],
                 "responses": {
                     "200": {
                         "description": "The bet",
-                        "content": {"application/json": {"schema": _ref(BetRecord)}},
+                        "content": {"application/json": {"schema": _ref(BetWithForecast)}},
                     },
                     **_problems(*_COMMON, 404, 422),
                 },
@@ -153,8 +170,21 @@ def _paths() -> dict[str, Any]:
                 "summary": "The workspace's bets, by key, as `hypobot export` writes them",
                 "parameters": [_STATE, _LIMIT],
                 "responses": {
-                    "200": _json(BetRecords, "The bets"),
+                    "200": _json(BetsWithForecast, "The bets, with their forecasts"),
                     **_problems(*_COMMON, 422),
+                },
+            }
+        },
+        f"{PREFIX}/flow": {
+            "get": {
+                "operationId": "getFlow",
+                "summary": "Every figure of a channel's report (docs/rules.md, F1–F8): durations "
+                "in seconds, instants in ISO 8601 UTC, null with a `why` where a figure cannot "
+                "be given",
+                "parameters": [_CHANNEL, _WINDOW],
+                "responses": {
+                    "200": _json(Flow, "The channel's figures"),
+                    **_problems(*_COMMON, 404, 422),
                 },
             }
         },
@@ -180,7 +210,9 @@ def document() -> dict[str, Any]:
             (NewEvidenceBody, "validation"),
             (ShipBody, "validation"),
             (EvidenceRecorded, "serialization"),
-            (BetRecords, "serialization"),
+            (BetsWithForecast, "serialization"),
+            (BetWithForecast, "serialization"),
+            (Flow, "serialization"),
             (Problem, "serialization"),
         ],
         ref_template=REF,

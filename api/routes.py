@@ -18,23 +18,26 @@ from tortoise.exceptions import IntegrityError
 
 from api import openapi
 from api.bodies import (
-    BetRecord,
-    BetRecords,
+    BetsWithForecast,
+    BetWithForecast,
     EvidenceRecorded,
     NewEvidenceBody,
     Problem,
     ShipBody,
     dumped,
 )
+from api.flow import flow_of, forecast_fields
 from api.limits import Buckets
 from bets.evidence import Verdict
 from bets.keys import format_key, parse_key
 from bets.lifecycle import Move, MoveRequest, State
 from bets.reading import format_moment
+from bot import grammar
 from bot.blocks.from_elsewhere import evidence_message
 from ops.settings import Settings
 from usecases import bets as usecase
 from usecases import export, tokens
+from usecases import flow as flow_usecase
 from usecases.bets import EvidenceAdded, Moved, NewEvidence
 from usecases.context import Actor, Context
 from usecases.results import DATABASE_UNREACHABLE, Refused, Why
@@ -44,6 +47,7 @@ log = logging.getLogger("hypobot.api")
 PREFIX = openapi.PREFIX
 MAX_BODY = 64 * 1024
 UNREACHABLE_RETRY_S = 5
+CHANNEL_ID = re.compile(r"^[A-Z0-9]{2,32}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 JSON = "application/json"
 JSON_CHARSETS = ("utf-8", "utf8")  # RFC 8259: JSON between systems is UTF-8
@@ -376,7 +380,7 @@ class Api:
             return replay
 
         async def answer(moved: Moved) -> Any:
-            return await _record(caller.team_id, moved.bet.number)
+            return await _record(caller.team_id, moved.bet.number, self.ctx.clock())
 
         result = await self._once(
             caller,
@@ -397,13 +401,13 @@ class Api:
         if isinstance(result, Refused):
             raise _refused(result, number)
         await self._done(caller, "api.ship", number)
-        return web.json_response(await _record(caller.team_id, number))
+        return web.json_response(await _record(caller.team_id, number, self.ctx.clock()))
 
     async def bet(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
         self._query(request)
         number = self._number(request)
-        record = await _record(caller.team_id, number)
+        record = await _record(caller.team_id, number, self.ctx.clock())
         if record is None:
             raise _not_found(number, "")
         await tokens.used(self.ctx, caller)
@@ -426,13 +430,48 @@ class Api:
             limit = int(text)
         records = await export.records_in(caller.team_id, state=state, limit=limit)
         await tokens.used(self.ctx, caller)
-        return web.json_response(dumped(BetRecords.model_validate(records)))
+        forecasts = await flow_usecase.forecasts_by_number(
+            caller.team_id,
+            [parse_key(record["key"]) or 0 for record in records],
+            now=self.ctx.clock(),
+        )
+        with_forecasts = [
+            record | forecast_fields(forecasts.get(parse_key(record["key"]) or 0))
+            for record in records
+        ]
+        return web.json_response(dumped(BetsWithForecast.model_validate(with_forecasts)))
 
     async def _done(self, caller: tokens.Caller, event: str, number: int) -> None:
         """A change went through: note the token's use (its cards and thread messages are on
         their way: the outbox's doorbell rang when they were committed)."""
         await tokens.used(self.ctx, caller)
         log.info(event, extra={"team_id": caller.team_id, "token": caller.name, "bet": number})
+
+    async def flow(self, request: web.Request) -> web.Response:
+        """A channel's figures over a window (default: the report's), as the report says
+        them (docs/rules.md, F1–F8)."""
+        caller = request[CALLER]
+        self._query(request, "channel", "window")
+        channel_id = request.query.get("channel", "").strip()
+        if not CHANNEL_ID.match(channel_id):
+            raise _invalid("channel", "is required: a channel id such as C0123ABCD")
+        window = grammar.DEFAULT_REPORT_WINDOW
+        if "window" in request.query:
+            parsed = grammar.parse(f"report {request.query['window'][:SHOWN]}")
+            if not isinstance(parsed, grammar.Report):
+                words = parsed.message.split("\n")[0] if isinstance(parsed, grammar.Usage) else ""
+                raise _invalid(
+                    "window", f"must be a duration such as 90d, at most 3 years. {words}"
+                )
+            window = parsed.window
+        found = await flow_usecase.report(
+            self.ctx, Actor(caller.team_id, caller.actor_id, channel_id), window
+        )
+        if isinstance(found, Refused):
+            raise _refuse(404, "not_found", f"no bets in {channel_id} in this token's workspace")
+        await tokens.used(self.ctx, caller)
+        body = flow_of(found.report, channel_id=channel_id, forecasts_since=found.forecasts_since)
+        return web.json_response(dumped(body))
 
 
 def _digest(body: BaseModel) -> str:
@@ -448,10 +487,15 @@ def _recorded(added: EvidenceAdded) -> EvidenceRecorded:
     )
 
 
-async def _record(team_id: str, number: int) -> Any:
-    """The bet's export record as the API answers with it (None: no such bet)."""
+async def _record(team_id: str, number: int, now: datetime) -> Any:
+    """The bet's export record with its forecast (F4), as the API answers with it (None: no
+    such bet)."""
     record = await export.record_of(team_id, number)
-    return None if record is None else dumped(BetRecord.model_validate(record))
+    if record is None:
+        return None
+    forecasts = await flow_usecase.forecasts_by_number(team_id, [number], now=now)
+    forecast = forecasts.get(number)
+    return dumped(BetWithForecast.model_validate(record | forecast_fields(forecast)))
 
 
 def _refused(refused: Refused, number: int) -> Refusal:
@@ -481,4 +525,5 @@ def application(ctx: Context, settings: Settings) -> web.Application:
     app.router.add_post("/bets/{key}/ship", api.ship)
     app.router.add_get("/bets/{key}", api.bet)
     app.router.add_get("/bets", api.bets)
+    app.router.add_get("/flow", api.flow)
     return app

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bets.durations import parse_date, parse_duration
 from bets.hours import WEEKDAYS, WorkingHours
-from bets.metrics import BetFacts, is_awaiting
+from bets.metrics import BetFacts
 
 ESCALATE_AFTER_NUDGES = 3
 DEFAULT_NUDGES_PER_DAY = 5
@@ -352,17 +352,6 @@ def chase_facts(bet: BetFacts, *, owner_away_until: datetime | None) -> ChaseFac
         snoozed_until=bet.snoozed_until,
         owner_away_until=owner_away_until,
     )
-
-
-def is_overdue(bet: BetFacts, *, nudge_after: timedelta, now: datetime) -> bool:
-    """Awaiting feedback (docs/rules.md, T13) and past the moment its first nudge was due
-    (T1): the one meaning of "overdue", for `list overdue` and anything else that says it."""
-    if not is_awaiting(bet) or bet.shipped_at is None:
-        return False
-    due = first_nudge_due(
-        shipped_at=bet.shipped_at, expected=expected_of(bet), nudge_after=nudge_after
-    )
-    return due <= now
 
 
 # --------------------------------------------------------------------------- typed expectations

@@ -412,6 +412,7 @@ class Answers:
             now=self.clock(),
             tz=shown.tz,
             pivot_of_number=shown.pivot_of_number,
+            forecast=shown.forecast,
         )
         return Reply(card_blocks.card_text(shown.bet), blocks=blocks, bet=shown.bet)
 
@@ -427,7 +428,7 @@ class Answers:
         titles = {
             "mine": "Your open bets",
             "shipped": "Shipped, awaiting feedback",
-            "overdue": "Overdue for evidence",
+            "overdue": "Overdue: escalated, still no evidence",
             "all": "All bets",
         }
         title = titles.get(scope, "Open bets")
@@ -437,6 +438,8 @@ class Answers:
             title=title,
             more_hint=f"`/hypothesis list {scope}`",
             total=listed.total,
+            forecasts=listed.forecasts,
+            tz=listed.tz,
         )
         return Reply(f"{title}: {listed.total}", blocks=blocks)
 

@@ -17,11 +17,17 @@ async def card_message(team_id: str, bet_id: int, now: datetime) -> Post | None:
     """A bet's card as chat.postMessage / chat.update arguments, with its dates in the
     channel's zone (T7), replacing its card message once there is one; None when the bet is
     gone (purged)."""
-    facts = await views.card_of(team_id, bet_id)
+    facts = await views.card_of(team_id, bet_id, now=now)
     if facts is None:
         return None
     bet = facts.bet
-    blocks = card_blocks.card(bet, now=now, tz=facts.tz, pivot_of_number=facts.pivot_of_number)
+    blocks = card_blocks.card(
+        bet,
+        now=now,
+        tz=facts.tz,
+        pivot_of_number=facts.pivot_of_number,
+        forecast=facts.forecast,
+    )
     return Post({"text": card_blocks.card_text(bet), "blocks": blocks}, update_ts=bet.card_ts)
 
 

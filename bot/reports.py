@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.blocks.report import report_blocks, report_text, window_words
+from bets.forecasts import SleSource
+from bot.blocks.report import report_blocks, report_text
+from bot.figures import window_words
 from usecases.flow import ChannelFigures
 
 log = logging.getLogger("hypobot.reports")
@@ -110,16 +112,23 @@ async def build_report(figures: ChannelFigures, *, now: datetime, charts: ChartW
     report = figures.report
     label = f"last {window_words(report.window)}"
     tz = figures.rules.tz
-    blocks = report_blocks(report, window_label=label, titles=figures.titles, now=now, tz=tz)
+    blocks = report_blocks(
+        report,
+        window_label=label,
+        titles=figures.titles,
+        now=now,
+        tz=tz,
+        forecasts_since=figures.forecasts_since,
+    )
+    every = report.every_bet
     try:
         chart: bytes | None = await charts.draw(
-            report.feedback,
-            report.awaiting,
-            median=report.ttf_median,
+            report.curve,
             sle=report.sle.value,
-            now=now,
-            tz=tz,
-            title=f"Time to feedback, {label}",
+            sle_from_history=report.sle.source is SleSource.HISTORY,
+            percentiles={"median": every.p50, "p85": every.p85, "p95": every.p95},
+            window_label=f"the {label}",
+            title=f"Time to feedback counting every bet, {label}",
         )
     except ChartFailed as error:  # the figures stand without their picture
         log.warning("report.chart_failed", extra={"error": str(error)[:200]})

@@ -90,7 +90,12 @@ async def ensure_channel(team_id: str, channel_id: str, *, now: datetime, timezo
     channel = await Channel.get_or_none(team_id=team_id, channel_id=channel_id)
     if channel is None:
         await _create_once(
-            Channel, team_id=team_id, channel_id=channel_id, timezone=timezone, created_at=now
+            Channel,
+            team_id=team_id,
+            channel_id=channel_id,
+            timezone=timezone,
+            created_at=now,
+            forecasts_since=now,
         )
         channel = await Channel.get(team_id=team_id, channel_id=channel_id)
     return channel
@@ -116,6 +121,14 @@ async def ensure_channel_row(
 
 async def bet_by_number(team_id: str, number: int) -> Bet | None:
     return await Bet.get_or_none(team_id=team_id, number=number)
+
+
+async def bets_by_numbers(team_id: str, numbers: Sequence[int]) -> list[BetFacts]:
+    """The bets with these key numbers (those that exist), as plain values."""
+    if not numbers:
+        return []
+    rows = await Bet.filter(team_id=team_id, number__in=list(numbers)).values_list(*BET_COLUMNS)
+    return [bet_from_columns(row) for row in rows]
 
 
 async def bet_by_id(team_id: str, bet_id: int) -> Bet | None:
@@ -174,9 +187,8 @@ async def evidence_of_message(team_id: str, channel_id: str | None, ts: str | No
 
 
 def _listed(team_id: str, scope: str, user_id: str, channel_id: str | None) -> Any:
-    """The bets `/hypothesis list <scope>` starts from: open (default), mine, shipped
-    (awaiting feedback: shipped, no decisive evidence since), overdue (a superset: the rule
-    picks), all."""
+    """The bets of a `/hypothesis list <scope>`: open (default), mine, shipped (awaiting
+    feedback: shipped, no decisive evidence since), overdue (awaiting and escalated), all."""
     query = Bet.filter(team_id=team_id)
     if channel_id is not None:
         query = query.filter(channel_id=channel_id)
@@ -186,6 +198,8 @@ def _listed(team_id: str, scope: str, user_id: str, channel_id: str | None) -> A
         )
     elif scope in ("shipped", "overdue"):
         query = query.filter(state=State.SHIPPED, first_feedback_at__isnull=True)
+        if scope == "overdue":  # escalated (bets.metrics.is_overdue)
+            query = query.filter(escalated_at__isnull=False)
     elif scope != "all":
         query = query.filter(state__in=list(OPEN_STATES))
     return query

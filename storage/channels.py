@@ -55,15 +55,31 @@ async def apply_settings(
 
 
 async def bets_for_metrics(team_id: str, channel_id: str, *, since: datetime) -> list[BetFacts]:
-    """Open bets and bets closed since `since`, as plain values: one query, however many
-    bets (every figure over a window starting at or after `since` is whole)."""
+    """Open bets, bets closed since `since` and bets whose recorded forecast (F6) falls
+    since then, as plain values: one query, however many bets (every figure over a window
+    starting at or after `since` is whole)."""
     rows = (
         await Bet.filter(team_id=team_id, channel_id=channel_id)
-        .filter(Q(state__in=list(OPEN_STATES)) | Q(closed_at__gte=since))
+        .filter(
+            Q(state__in=list(OPEN_STATES))
+            | Q(closed_at__gte=since)
+            | Q(forecast_at_ship__gte=since)
+        )
         .order_by("number")
         .values_list(*BET_COLUMNS)
     )
     return [bet_from_columns(row) for row in rows]
+
+
+async def first_bet_at(team_id: str, channel_id: str) -> datetime | None:
+    """When the channel's first bet was made (F8: the weeks a team has been observed)."""
+    found = (
+        await Bet.filter(team_id=team_id, channel_id=channel_id)
+        .order_by("created_at")
+        .first()
+        .values_list("created_at", flat=True)
+    )
+    return found  # type: ignore[return-value]
 
 
 async def note_digest(channel: Channel, *, day: date, now: datetime, posted: bool) -> None:

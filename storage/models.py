@@ -38,6 +38,9 @@ class Channel(Model):
     grace_s = fields.IntField(default=3 * 3600)
     lead_user_id = fields.CharField(max_length=32, null=True)
     nudges_per_day = fields.IntField(default=5, db_default=5)  # the channel's nudge budget
+    # When its bets' forecasts began to be recorded at shipping (F6): its creation, or the
+    # upgrade that began recording them.
+    forecasts_since = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
     # The last local date whose digest was settled (posted, or skipped as empty), and when.
     last_digest_on = fields.CharField(max_length=10, null=True)
@@ -82,6 +85,7 @@ class Bet(Model):
     last_nudged_at = fields.DatetimeField(null=True)
     escalated_at = fields.DatetimeField(null=True)
     evidence_count = fields.IntField(default=0)
+    forecast_at_ship = fields.DatetimeField(null=True)  # its 85 % forecast when it shipped (F6)
     updated_at = fields.DatetimeField()
 
     class Meta:

@@ -45,14 +45,12 @@ _FACTS = ("number", "state", "created_at", "started_at", "shipped_at", "closed_a
 
 
 async def sle_sample(team_id: str, channel_id: str, *, now: datetime) -> list[BetFacts]:
-    """Facts of the bets that may have had feedback within the SLE's lookback (a superset:
-    the metrics pick the sample), read as plain columns: this runs for every channel."""
+    """The bets shipped in the SLE's lookback (the SLE's sample, docs/rules.md F1), as plain
+    columns: this runs for every channel the sweep looks at."""
     since = now - SLE_LOOKBACK
-    rows = (
-        await Bet.filter(team_id=team_id, channel_id=channel_id, shipped_at__isnull=False)
-        .filter(Q(first_feedback_at__gte=since) | Q(closed_at__gte=since))
-        .values_list(*_FACTS, "first_feedback_at")
-    )
+    rows = await Bet.filter(
+        team_id=team_id, channel_id=channel_id, shipped_at__gte=since
+    ).values_list(*_FACTS, "first_feedback_at")
     return [
         BetFacts(number, State(state), created, started, shipped, closed, feedback)
         for number, state, created, started, shipped, closed, feedback in rows

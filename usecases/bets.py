@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 
 from bets.evidence import EvidenceFacts, Verdict, feedback_moments, verdict_of_move
+from bets.flow import forecast_at_shipping
+from bets.forecasts import BetForecast, NoForecast
 from bets.hypothesis import coach, missing_parts
 from bets.lifecycle import (
     CLOSING_MOVES,
@@ -32,19 +34,18 @@ from bets.lifecycle import (
     transition,
 )
 from bets.metrics import BetFacts
-from bets.timing import Expectation, is_overdue, read_expectation
+from bets.timing import Expectation, read_expectation
 from outbox import queue
 from outbox.kinds import Kind
 from storage import bets as store
 from storage import claims, db
+from storage import nudges as nudge_store
 from storage.models import Bet, Evidence, Outbox
-from usecases import views
+from usecases import flow, views
 from usecases.context import Actor, Context
 from usecases.results import Happened, Refused, Why
 
-DEFAULT_NUDGE_AFTER = timedelta(days=3)
 LIST_LIMIT = 200
-OVERDUE_CANDIDATES = 10_000  # bets awaiting feedback read to find (and count) the overdue
 
 
 # --- results ------------------------------------------------------------------------------
@@ -124,6 +125,7 @@ class Shown:
     history: tuple[Happened, ...]
     pivot_of_number: int | None
     tz: ZoneInfo
+    forecast: BetForecast | NoForecast | None = None  # awaiting feedback: its forecast (F4)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ class Listed:
     scope: str
     bets: tuple[BetFacts, ...]  # the first LIST_LIMIT of them
     total: int  # how many the scope has in all
+    forecasts: dict[int, BetForecast | NoForecast]  # of the bets awaiting feedback (F4)
+    tz: ZoneInfo  # the zone of the channel it was asked in (T7)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -186,31 +190,20 @@ async def show(ctx: Context, actor: Actor, number: int) -> Shown | Refused:
         ),
         pivot_of_number=page.pivot_of_number,
         tz=ZoneInfo(page.timezone or ctx.default_timezone),
+        forecast=(await flow.forecasts_of(actor.team_id, [bet], now=ctx.clock())).get(bet.number),
     )
 
 
 async def list_bets(ctx: Context, actor: Actor, scope: str) -> Listed:
     """`list [mine|shipped|overdue|all]`; "shipped" is awaiting feedback (T13) and
-    "overdue" is `bets.timing.is_overdue` with each channel's nudge-after."""
-    now = ctx.clock()
-    if scope != "overdue":
-        found = await store.list_bets(
-            actor.team_id, scope=scope, user_id=actor.user_id, limit=LIST_LIMIT
-        )
-        total = await store.count_bets(actor.team_id, scope=scope, user_id=actor.user_id)
-        return Listed(scope, tuple(found), max(total, len(found)))
-    # The rule decides which bets awaiting feedback are overdue: read them all to count.
+    "overdue" is awaiting and escalated (docs/rules.md, F7: `bets.metrics.is_overdue`)."""
     found = await store.list_bets(
-        actor.team_id, scope=scope, user_id=actor.user_id, limit=OVERDUE_CANDIDATES
+        actor.team_id, scope=scope, user_id=actor.user_id, limit=LIST_LIMIT
     )
-    after: dict[str, timedelta] = {}
-    for channel_id in {bet.channel_id for bet in found}:
-        channel = await store.get_channel(actor.team_id, channel_id)
-        after[channel_id] = (
-            timedelta(seconds=channel.nudge_after_s) if channel else DEFAULT_NUDGE_AFTER
-        )
-    found = [bet for bet in found if is_overdue(bet, nudge_after=after[bet.channel_id], now=now)]
-    return Listed(scope, tuple(found[:LIST_LIMIT]), len(found))
+    total = await store.count_bets(actor.team_id, scope=scope, user_id=actor.user_id)
+    forecasts = await flow.forecasts_of(actor.team_id, found, now=ctx.clock())
+    zone = await zone_of(ctx, actor.team_id, actor.channel_id)
+    return Listed(scope, tuple(found), max(total, len(found)), forecasts, zone)
 
 
 # --- creating -----------------------------------------------------------------------------
@@ -358,6 +351,10 @@ async def move(
         )
     now = ctx.clock()
     wip: Wip | None = None
+    forecast_at: datetime | None = None
+    if request.move is Move.SHIP:  # its forecast now, to keep score of (F6)
+        shipped = await nudge_store.sle_sample(actor.team_id, found.channel_id, now=now)
+        forecast_at = forecast_at_shipping(shipped, number=found.number, now=now)
     async with db.unit_of_work():
         bet = await store.locked_bet(actor.team_id, bet_id=found.id)
         if bet is None:
@@ -390,8 +387,10 @@ async def move(
         for stamp, moment in change.stamps.items():
             setattr(bet, stamp, moment)
         await _note_evidence(bet)  # shipping or new evidence moves the moments
-        if request.move is Move.SHIP and request.link:
-            bet.link = request.link
+        if request.move is Move.SHIP:
+            bet.forecast_at_ship = forecast_at
+            if request.link:
+                bet.link = request.link
         if request.move is Move.KILL:
             bet.close_reason = request.text.strip()
         if request.learned.strip():

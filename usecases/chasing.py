@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bets.flow import channel_sle
 from bets.metrics import BetFacts
 from bets.timing import (
     ChannelRules,
@@ -28,7 +29,7 @@ from storage import claims, db
 from storage import nudges as store
 from storage.models import Channel, Event, Outbox
 from usecases import views
-from usecases.flow import channel_sle, rules_of
+from usecases.flow import rules_of
 
 ACTOR = "hypobot"  # who nudges and escalates, in the bet's history
 
@@ -95,7 +96,7 @@ async def decide(sweep: ToSweep, now: datetime) -> ChannelChase:
     rules = rules_of(sweep.channel)
     bets, facts = await _chased(sweep.team_id, sweep.channel_id)
     sample = await store.sle_sample(sweep.team_id, sweep.channel_id, now=now)
-    level = channel_sle(rules, sample, now)
+    level = channel_sle(sample, now, rules.sle_default).value
     sent = await _sent_today(sweep.team_id, sweep.channel_id, rules, now)
     decided = chase_channel(facts, rules, sle=level, now=now, sent_today=sent)
     decisions = tuple(zip(bets, decided, strict=True))

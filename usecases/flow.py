@@ -3,27 +3,22 @@ App Home tab get their numbers from, so the three always agree."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bets.flow import FlowReport, bet_forecasts, flow_report
+from bets.forecasts import BetForecast, NoForecast
 from bets.hours import WorkingHours
-from bets.metrics import (
-    SLE_LOOKBACK,
-    BetFacts,
-    FlowReport,
-    LearnedSince,
-    flow_report,
-    learned_since,
-    recent_ttfs,
-    sle,
-)
+from bets.metrics import SLE_LOOKBACK, BetFacts, LearnedSince, is_awaiting, learned_since
 from bets.timing import ChannelRules
 from outbox import queue
 from outbox.kinds import Kind
 from storage import bets as bet_store
 from storage import channels as store
+from storage import nudges as nudge_store
 from storage.models import Channel
 from usecases.context import Actor, Context
 from usecases.results import Refused, Why
@@ -67,11 +62,6 @@ def rules_of(channel: Channel) -> ChannelRules:
     )
 
 
-def channel_sle(rules: ChannelRules, bets: list[BetFacts], now: datetime) -> timedelta:
-    """The channel's SLE now: p85 of the last 90 days' TTF, or its default below 5 samples."""
-    return sle(recent_ttfs(bets, now), rules.sle_default).value
-
-
 @dataclass(frozen=True)
 class ChannelFigures:
     """A channel's flow figures at `now` over `window`, with the bets they were made from."""
@@ -83,6 +73,7 @@ class ChannelFigures:
     bets: tuple[BetFacts, ...]  # open, and closed within the windows looked at
     weekly: FlowReport | None = None  # the last 7 days too (Monday digests)
     learned: LearnedSince | None = None  # closed since `since` (the last digest)
+    forecasts_since: datetime | None = None  # the channel's track record starts here (F6)
 
     @property
     def titles(self) -> dict[int, str]:
@@ -98,31 +89,41 @@ async def channel_figures(
     *,
     now: datetime,
     window: timedelta,
-    previous_window: bool = True,
     weekly: bool = False,
     learned_after: datetime | None = None,
     with_learned: bool = False,
 ) -> ChannelFigures:
-    """The figures for one channel, read in one query however many bets it has.
+    """The figures for one channel (`bets.flow.flow_report`), read in two queries however
+    many bets it has.
 
     Every sample of the window and of the window before it counts (T10): the query reaches
     back to the earliest moment any figure looks at, with no fixed horizon.
     """
     rules = rules_of(channel)
-    reach = max(window * (2 if previous_window else 1), SLE_LOOKBACK)
+    reach = max(window * 2, SLE_LOOKBACK)
     since = now - reach
     if with_learned and learned_after is not None:
         since = min(since, learned_after)
     bets = await store.bets_for_metrics(channel.team_id, channel.channel_id, since=since)
-    report = flow_report(
-        bets, now=now, window=window, default_sle=rules.sle_default, previous_window=previous_window
-    )
-    week = (
-        flow_report(bets, now=now, window=WEEK, default_sle=rules.sle_default) if weekly else None
-    )
+    first = await store.first_bet_at(channel.team_id, channel.channel_id)
+
+    def figures_over(length: timedelta) -> FlowReport:
+        return flow_report(
+            bets, now=now, window=length, configured_sle=rules.sle_default, first_bet_at=first
+        )
+
+    report = figures_over(window)
+    week = figures_over(WEEK) if weekly else None
     learned = learned_since(bets, learned_after, now) if with_learned else None
     return ChannelFigures(
-        channel.team_id, channel.channel_id, rules, report, tuple(bets), week, learned
+        channel.team_id,
+        channel.channel_id,
+        rules,
+        report,
+        tuple(bets),
+        week,
+        learned,
+        channel.forecasts_since or channel.created_at,
     )
 
 
@@ -150,6 +151,8 @@ class Home:
     mine: tuple[BetFacts, ...]  # my open bets, the first `max_bets` of them
     mine_total: int  # how many open bets I have in all
     channels: tuple[ChannelFigures, ...]
+    forecasts: dict[int, BetForecast | NoForecast]  # of my bets awaiting feedback (F4)
+    tz: ZoneInfo  # the zone dates are shown in: my latest bet's channel's (T7)
 
 
 async def home(ctx: Context, team_id: str, user_id: str, *, max_bets: int = 200) -> Home:
@@ -162,7 +165,31 @@ async def home(ctx: Context, team_id: str, user_id: str, *, max_bets: int = 200)
     for channel_id in await bet_store.channels_of(team_id, user_id, limit=HOME_CHANNELS):
         channel = await bet_store.get_channel(team_id, channel_id)
         if channel is not None:
-            figures.append(
-                await channel_figures(channel, now=now, window=DIGEST_WINDOW, previous_window=False)
-            )
-    return Home(tuple(mine), max(total, len(mine)), tuple(figures))
+            figures.append(await channel_figures(channel, now=now, window=DIGEST_WINDOW))
+    forecasts = await forecasts_of(team_id, mine, now=now)
+    tz = figures[0].rules.tz if figures else ZoneInfo(ctx.default_timezone)
+    return Home(tuple(mine), max(total, len(mine)), tuple(figures), forecasts, tz)
+
+
+async def forecasts_of(
+    team_id: str, bets: Iterable[BetFacts], *, now: datetime
+) -> dict[int, BetForecast | NoForecast]:
+    """The forecasts (F4) of those of `bets` awaiting feedback, by key number: each
+    channel's last 90 days read once."""
+    by_channel: dict[str, list[BetFacts]] = {}
+    for bet in bets:
+        if is_awaiting(bet):
+            by_channel.setdefault(bet.channel_id, []).append(bet)
+    found: dict[int, BetForecast | NoForecast] = {}
+    for channel_id, awaiting in by_channel.items():
+        shipped = await nudge_store.sle_sample(team_id, channel_id, now=now)
+        found |= bet_forecasts(awaiting, shipped, now=now)
+    return found
+
+
+async def forecasts_by_number(
+    team_id: str, numbers: Sequence[int], *, now: datetime
+) -> dict[int, BetForecast | NoForecast]:
+    """`forecasts_of` the bets with these key numbers (those awaiting feedback)."""
+    bets = await bet_store.bets_by_numbers(team_id, numbers)
+    return await forecasts_of(team_id, bets, now=now)

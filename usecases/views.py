@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bets.forecasts import BetForecast, NoForecast
 from bets.metrics import BetFacts
 from outbox import queue
 from outbox.kinds import Kind
 from storage import bets as store
 from storage.models import Bet, Outbox
+from usecases import flow
 
 # Changes the card does not show (it shows no nudge count, nor who was told): the other
 # views still follow them.
@@ -88,9 +90,12 @@ class CardFacts:
     bet: BetFacts
     tz: ZoneInfo  # the channel's zone (T7)
     pivot_of_number: int | None
+    forecast: BetForecast | NoForecast | None = None  # awaiting feedback: its forecast (F4)
 
 
-async def card_of(team_id: str, bet_id: int, *, default_timezone: str = "UTC") -> CardFacts | None:
+async def card_of(
+    team_id: str, bet_id: int, *, now: datetime, default_timezone: str = "UTC"
+) -> CardFacts | None:
     """A bet as its card shows it now; None when the bet is gone (purged)."""
     bet = await store.bet_by_id(team_id, bet_id)
     if bet is None:
@@ -98,4 +103,6 @@ async def card_of(team_id: str, bet_id: int, *, default_timezone: str = "UTC") -
     pivot_of = await store.number_of(team_id, bet.pivot_of_id)  # type: ignore[attr-defined]
     channel = await store.get_channel(team_id, bet.channel_id)
     tz = ZoneInfo(channel.timezone if channel else default_timezone)
-    return CardFacts(store.bet_value(bet), tz, pivot_of)
+    value = store.bet_value(bet)
+    forecasts = await flow.forecasts_of(team_id, [value], now=now)
+    return CardFacts(value, tz, pivot_of, forecasts.get(value.number))

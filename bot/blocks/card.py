@@ -9,11 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bets.evidence import Verdict
+from bets.forecasts import BetForecast, NoForecast
 from bets.hypothesis import MAX_TITLE
 from bets.keys import format_key
 from bets.lifecycle import Move, State, allowed_moves
 from bets.reading import format_date, format_duration
 from bets.timing import expected_of
+from bot import figures
 from bot.blocks import ids
 from bot.blocks.text import (
     MAX_BLOCKS_MESSAGE,
@@ -127,14 +129,33 @@ def expected_text(bet: Any, *, now: datetime, tz: ZoneInfo) -> str | None:
     return None
 
 
+def outlook_text(
+    bet: Any, forecast: BetForecast | NoForecast | None, *, now: datetime, tz: ZoneInfo
+) -> list[str]:
+    """When the signal should show (T1) and when the bet will likely be heard (F4): the
+    forecast never before the expected date, which it then names itself."""
+    if State(bet.state).is_final:
+        return []
+    expected = expected_text(bet, now=now, tz=tz)
+    if forecast is None:
+        return [expected] if expected else []
+    said = figures.forecast_words(forecast, now=now, tz=tz)
+    if isinstance(forecast, BetForecast) and said.startswith("signal expected"):
+        return [f"🔮 {said}"]
+    return [*([expected] if expected else []), f"🔮 {said}"]
+
+
 def _facts(
-    bet: Any, now: datetime, tz: ZoneInfo, evidence_count: int, pivot_of_number: int | None
+    bet: Any,
+    now: datetime,
+    tz: ZoneInfo,
+    evidence_count: int,
+    pivot_of_number: int | None,
+    forecast: BetForecast | NoForecast | None,
 ) -> list[str]:
     facts = [state_label(bet.state), f"owner {user(bet.owner_id)}", age_text(bet, now)]
     facts.append(f"📎 {evidence_count} evidence" if evidence_count else "📎 no evidence yet")
-    expected = expected_text(bet, now=now, tz=tz) if not State(bet.state).is_final else None
-    if expected:
-        facts.append(expected)
+    facts += outlook_text(bet, forecast, now=now, tz=tz)
     snoozed = bet.snoozed_until is not None and bet.snoozed_until > now
     if snoozed and State(bet.state) is State.SHIPPED:
         facts.append(f"💤 snoozed until {format_date(bet.snoozed_until, tz, now=now)}")
@@ -179,14 +200,16 @@ def card(
     tz: ZoneInfo = UTC_ZONE,
     evidence_count: int | None = None,
     pivot_of_number: int | None = None,
+    forecast: BetForecast | NoForecast | None = None,
 ) -> list[Block]:
-    """A bet's card: what it bets on, how we'll know, where it stands, and the legal moves.
-    Coaching is never on it (T11): that was said once, privately, on creation."""
+    """A bet's card: what it bets on, how we'll know, where it stands (with its forecast
+    while it awaits feedback), and the legal moves. Coaching is never on it (T11): that was
+    said once, privately, on creation."""
     count = bet.evidence_count if evidence_count is None else evidence_count
     blocks = [
         section(f"{headline(bet)}\n{shown(bet.hypothesis, MAX_HYPOTHESIS_SHOWN)}"),
         section(_signal_text(bet)),
-        context(*_facts(bet, now, tz, count, pivot_of_number)),
+        context(*_facts(bet, now, tz, count, pivot_of_number, forecast)),
     ]
     closing = _closing_text(bet)
     if closing:
@@ -234,11 +257,17 @@ def show_blocks(
     now: datetime,
     tz: ZoneInfo = UTC_ZONE,
     pivot_of_number: int | None = None,
+    forecast: BetForecast | NoForecast | None = None,
 ) -> list[Block]:
     """`/hypothesis show`: the card, its evidence newest first, and its latest history."""
     key = format_key(bet.number)
     blocks = card(
-        bet, now=now, tz=tz, evidence_count=len(evidence), pivot_of_number=pivot_of_number
+        bet,
+        now=now,
+        tz=tz,
+        evidence_count=len(evidence),
+        pivot_of_number=pivot_of_number,
+        forecast=forecast,
     )
     blocks += [divider(), section("*Evidence*")]
     recent = sorted(events, key=lambda event: event.at)[-HISTORY_LENGTH:]

@@ -12,22 +12,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bets.flow import FlowReport
 from bets.keys import format_key
 from bets.lifecycle import State
-from bets.metrics import Ageing, FlowReport, LearnedSince, Learning
-from bets.reading import counted, for_count, format_date, format_duration
+from bets.metrics import LearnedSince, Learning
+from bets.reading import counted, for_count, format_date
 from bets.timing import DEFAULT_NUDGES_PER_DAY
-from bot.blocks.report import (
-    STATUS_EMOJI,
-    STATUS_WORDS,
-    bet_label,
-    fields,
-    learning_fields,
-    sle_met_text,
-    sle_text,
-    trend_text,
-    window_words,
-)
+from bot import figures
+from bot.blocks.report import bet_label, learning_fields, time_to_feedback_summary
 from bot.blocks.text import (
     MAX_FALLBACK_TEXT,
     MAX_SECTION_TEXT,
@@ -80,33 +72,29 @@ def _owner(number: int, owners: Mapping[int, str]) -> str:
 def _overdue(
     report: FlowReport, titles: Mapping[int, str], owners: Mapping[int, str]
 ) -> Block | None:
-    leading = [item for item in report.awaiting if item.leads]
-    if not leading:
+    """The escalated bets (docs/rules.md, F7: the one meaning of "overdue")."""
+    overdue = report.overdue
+    if not overdue:
         return None
-    sle = format_duration(report.sle.value)
-    lines = []
-    for item in leading:
-        against = (
-            f"past SLE {sle}"
-            if item.status is Ageing.PAST_SLE
-            else f"escalated after unanswered nudges · SLE {sle}"
-        )
-        lines.append(
-            f"• {bet_label(item.number, titles)}{_owner(item.number, owners)} · "
-            f"shipped {format_duration(item.age)} ago · {against}"
-        )
-    heading = f"⏰ *Overdue for evidence* ({len(leading)})"
+    lines = [
+        f"• {bet_label(item.number, titles)}{_owner(item.number, owners)} · "
+        f"{figures.age_words(item, report.sle)} · escalated"
+        for item in overdue
+    ]
+    heading = f"⏰ *Overdue* ({len(overdue)}): escalated, still no evidence"
     return section(listing(heading, lines, more=MORE_OVERDUE))
 
 
-def _awaiting(report: FlowReport, titles: Mapping[int, str]) -> Block | None:
-    # report.awaiting puts the leading bets first, then the rest oldest first
-    rest = [item for item in report.awaiting if not item.leads]
+def _awaiting(
+    report: FlowReport, titles: Mapping[int, str], *, now: datetime, tz: ZoneInfo
+) -> Block | None:
+    # report.awaiting puts the overdue first, then the rest oldest first
+    rest = [item for item in report.awaiting if not item.overdue]
     if not rest:
         return None
     lines = [
-        f"{STATUS_EMOJI[item.status]} {bet_label(item.number, titles)} · "
-        f"shipped {format_duration(item.age)} ago · {STATUS_WORDS[item.status]}"
+        f"{bet_label(item.number, titles)} · {figures.age_words(item, report.sle)} · "
+        f"{figures.forecast_words(item.forecast, now=now, tz=tz)}"
         for item in rest
     ]
     heading = f"⏳ *Awaiting feedback* ({len(rest)})"
@@ -156,17 +144,11 @@ def _learned(learned: LearnedSince, titles: Mapping[int, str]) -> Block | None:
     return section(listing(heading, [_learned_line(item, titles) for item in items], more=MORE_ALL))
 
 
-def _time_to_feedback(report: FlowReport) -> Block:
-    window = window_words(report.window)
-    if report.ttf_median is None:
-        headline = f"no feedback in the last {window}"
-    else:
-        median = format_duration(report.ttf_median)
-        headline = f"median {median} over the last {window} ({counted(report.ttf_count, 'bet')})"
-        trend = trend_text(report)
-        if trend:
-            headline += f" {trend}"
-    lines = [f"⏱️ *Time to feedback*: {headline}", f"🎯 {sle_text(report.sle)}"]
+def _time_to_feedback(report: FlowReport, *, now: datetime, tz: ZoneInfo) -> Block:
+    lines = time_to_feedback_summary(report)
+    outlook = figures.outlook_words(report.outlook, now=now, tz=tz)
+    if outlook:
+        lines.append(f"🔮 {figures.awaiting_words(len(report.awaiting))}: {outlook}")
     return section("\n".join(lines))
 
 
@@ -199,29 +181,16 @@ def _no_signal(no_signal: Sequence[int], titles: Mapping[int, str]) -> Block | N
 
 def weekly_section(report: FlowReport) -> list[Block]:
     """The week's figures for the digest (the digest job decides on which day): time to
-    feedback percentiles and the SLE, then learning, kills, cycle and lead time."""
-    window = window_words(report.window)
-    percentiles = "—"
-    if report.ttf_median is not None and report.ttf_p85 is not None:
-        percentiles = (
-            f"median {format_duration(report.ttf_median)} · p85 {format_duration(report.ttf_p85)}"
-        )
-    blocks = [
-        section(f"📅 *The last {window}*"),
-        fields(
-            ("Feedback samples", str(report.ttf_count)),
-            ("Time to feedback", percentiles),
-        ),
+    feedback over the bets shipped this week, then learning, kills, cycle and lead time."""
+    window = figures.window_words(report.window)
+    return [
+        section(f"📅 *The last {window}*\n" + "\n".join(time_to_feedback_summary(report)[:3])),
         learning_fields(report),
     ]
-    met = sle_met_text(report)
-    if met:
-        blocks.append(context(met))
-    return blocks
 
 
 def _has_figures(report: FlowReport) -> bool:
-    return bool(report.ttf_count or report.learned or report.killed)
+    return bool(report.every_bet.shipped or report.learned or report.killed)
 
 
 # --------------------------------------------------------------------------- the digest
@@ -256,13 +225,17 @@ def digest_blocks(
     blocks: list[Block] = [header(f"📋 Hypobot digest{where} · {format_date(now, tz, now=now)}")]
     lists = [
         _overdue(report, titles, owners),
-        _awaiting(report, titles),
+        _awaiting(report, titles, now=now, tz=tz),
         _learned(learned, titles),
     ]
     blocks += [block for block in lists if block is not None]
     if held:
         blocks.append(context(held_text(held, nudges_per_day)))
-    blocks += [divider(), _time_to_feedback(report), section(wip_text(report, wip_limit))]
+    blocks += [
+        divider(),
+        _time_to_feedback(report, now=now, tz=tz),
+        section(wip_text(report, wip_limit)),
+    ]
     missing = _no_signal(no_signal, titles)
     if missing is not None:
         blocks.append(missing)
@@ -285,10 +258,10 @@ def digest_text(
 ) -> str:
     """The notification text: `Hypobot digest for #growth: 2 overdue for evidence, …`."""
     where = f" for #{escape(channel_name)}" if channel_name else ""
-    leading = sum(1 for item in report.awaiting if item.leads)
+    overdue = len(report.overdue)
     parts = []
-    if leading:
-        parts.append(f"{leading} overdue for evidence")
+    if overdue:
+        parts.append(f"{overdue} overdue")
     parts.append(f"{len(report.awaiting)} awaiting feedback")
     if held:
         parts.append(f"{held} due a nudge on a later day")

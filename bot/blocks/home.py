@@ -3,17 +3,20 @@ channels I bet in are learning (awaiting feedback, WIP against its limit, median
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bets.flow import FlowReport
+from bets.forecasts import BetForecast, NoForecast, SleSource
 from bets.lifecycle import OPEN_STATES, State
-from bets.metrics import FlowReport
 from bets.reading import counted, format_duration
+from bot import figures
 from bot.blocks import card, ids
+from bot.blocks.card import UTC_ZONE
 from bot.blocks.digest import wip_text
 from bot.blocks.lists import bet_line
-from bot.blocks.report import window_words
 from bot.blocks.text import (
     MAX_BLOCKS_VIEW,
     Block,
@@ -29,7 +32,15 @@ from usecases.flow import ChannelFigures
 _ORDER = (State.SHIPPED, State.BUILDING, State.PROPOSED)
 
 
-def _bet_blocks(bets: Sequence[Any], now: datetime, *, budget: int, total: int) -> list[Block]:
+def _bet_blocks(
+    bets: Sequence[Any],
+    now: datetime,
+    *,
+    budget: int,
+    total: int,
+    forecasts: Mapping[int, BetForecast | NoForecast],
+    tz: ZoneInfo,
+) -> list[Block]:
     """My open bets by state, each line with its buttons, in at most `budget` blocks; the
     bets that don't fit (and those of `total` not read) are counted in "and N more —
     `/hypothesis list mine`"."""
@@ -46,7 +57,8 @@ def _bet_blocks(bets: Sequence[Any], now: datetime, *, budget: int, total: int) 
         shown: list[Block] = []
         for index, bet in enumerate(group):
             moves = card.card(bet, now=now)[-1]
-            lines = [section(bet_line(bet, now))]
+            forecast = forecasts.get(bet.number)
+            lines = [section(bet_line(bet, now, forecast=forecast, tz=tz))]
             if moves.get("type") == "actions":
                 lines.append(moves)
             if len(blocks) + len(heading) + len(shown) + len(lines) > room:
@@ -61,15 +73,17 @@ def _bet_blocks(bets: Sequence[Any], now: datetime, *, budget: int, total: int) 
 
 
 def _ttf_text(report: FlowReport) -> str:
-    window = window_words(report.window)
-    if report.ttf_median is None:
-        return f"⏱️ no feedback in the last {window}"
-    return f"⏱️ *median time to feedback* {format_duration(report.ttf_median)} (last {window})"
+    window = figures.window_words(report.window)
+    return f"⏱️ *time to feedback* {figures.median_words(report)} (last {window})"
 
 
 def _sle_text(report: FlowReport) -> str:
     level = report.sle
-    source = f"from {counted(level.n, 'sample')}" if level.from_sample else "the channel's default"
+    source = (
+        f"from {counted(level.heard, 'bet')} heard"
+        if level.source is SleSource.HISTORY
+        else "the channel's setting"
+    )
     return f"🎯 *SLE* {format_duration(level.value)} ({source})"
 
 
@@ -98,6 +112,8 @@ def home_view(
     now: datetime,
     channels: Sequence[ChannelFigures] = (),
     total: int | None = None,
+    forecasts: Mapping[int, BetForecast | NoForecast] | None = None,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> dict[str, Any]:
     """The Home tab: a New bet button, my bets (cut to fit), then my channels' figures."""
     head: list[Block] = [
@@ -106,5 +122,12 @@ def home_view(
     ]
     tail = _channel_blocks(channels)
     room = MAX_BLOCKS_VIEW - len(head) - len(tail)
-    mine = _bet_blocks(bets, now, budget=room, total=len(bets) if total is None else total)
+    mine = _bet_blocks(
+        bets,
+        now,
+        budget=room,
+        total=len(bets) if total is None else total,
+        forecasts=forecasts or {},
+        tz=tz,
+    )
     return {"type": "home", "blocks": [*head, *mine, *tail]}

@@ -44,7 +44,8 @@ async def test_a_digest_counts_one_bet_as_one_bet(hypobot: Hypobot) -> None:
     await run_job(hypobot, "digests", datetime(2026, 11, 5, 9, 30, tzinfo=UTC))
     [digest] = digests_in(hypobot)
     shown = str(digest.blocks)
-    assert "median 2d over the last 30 days (1 bet)" in shown, shown
+    assert "1 bet shipped in the last 30 days, 1 heard, 0 not yet" in shown, shown
+    assert "of the 1 bet heard: median 2d" in shown, shown
     assert "1 bets" not in shown and "(s)" not in shown
 
 

@@ -82,8 +82,8 @@ async def test_home_shows_my_channels_awaiting_wip_median_ttf_and_sle(hypobot: H
     assert section.startswith("*<#C1>*")
     assert "*WIP* 1/3" in section
     assert "*awaiting feedback* 1/3" in section
-    assert "*median time to feedback* 2d (last 30 days)" in section
-    assert "*SLE* 14d (the channel's default)" in section
+    assert "*time to feedback* median 2d of the 1 bet heard (last 30 days)" in section
+    assert "*SLE* 14d (the channel's setting)" in section
 
 
 async def test_home_covers_the_five_channels_of_my_latest_bets(hypobot: Hypobot) -> None:

@@ -110,11 +110,10 @@ async def test_t5_reply_labelled_supports_days_later_counts_one_day_to_feedback_
     assert (await Bet.get(id=bet.id)).first_feedback_at == posted
 
     report = await posted_report(hypobot, "30d")
-    assert field(report, "Feedback samples") == "1"
-    assert field(report, "Median time to feedback") == "24h"
-    assert field(report, "85th percentile (p85)") == "24h"
-    assert "median time to feedback 24h" in report
-    assert "4d" not in field(report, "Median time to feedback")
+    assert field(report, "Bets shipped") == "1 · 1 heard · 0 not yet"
+    assert field(report, "Heard bets") == "1: median 24h · p85 24h · p95 24h"
+    assert "median 24h of the 1 bet heard" in report
+    assert "4d" not in field(report, "Heard bets")
 
 
 # --- T7 --------------------------------------------------------------------------------------
@@ -226,14 +225,14 @@ async def test_t10_long_reports_count_every_sample_and_compare_with_a_whole_prev
 
     report = await posted_report(hypobot, "200d")
     assert "last 200 days" in report
-    assert field(report, "Feedback samples") == "1", report
-    assert field(report, "Median time to feedback") == "10d"
+    assert field(report, "Bets shipped") == "1 · 1 heard · 0 not yet", report
+    assert field(report, "Heard bets").startswith("1: median 10d")
     assert "↗️ slower than the 200 days before (24h)" in report, report
 
     report = await posted_report(hypobot, "1000d")
     assert "last 1000 days" in report
-    assert field(report, "Feedback samples") == "5", report
-    assert field(report, "Validation rate").startswith("100% (5 ✅ / 0 ❌)")
+    assert field(report, "Bets shipped") == "5 · 5 heard · 0 not yet", report
+    assert field(report, "Validation rate").startswith("100 % (5 ✅ / 0 ❌)")
 
 
 # --- T11, T12 ---------------------------------------------------------------------------------

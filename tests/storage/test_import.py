@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bets.metrics import BetFacts, flow_report
+from bets.flow import flow_report
+from bets.metrics import BetFacts
 from console.csv_import import check_file, import_file
 from storage import bets as bet_store
 from storage.bets import bet_value
@@ -213,7 +214,7 @@ async def test_imported_bets_count_in_the_flow_metrics(database: str, tmp_path: 
     report = flow_report(c1, now=NOW, window=timedelta(days=90))
     assert [item.number for item in report.awaiting] == [1]
     c2 = [bet_value(b) for b in await Bet.filter(team_id="T1", channel_id="C2")]
-    assert flow_report(c2, now=NOW, window=timedelta(days=120)).ttf_median == timedelta(days=14)
+    assert flow_report(c2, now=NOW, window=timedelta(days=120)).heard.p50 == timedelta(days=14)
 
 
 async def test_other_workspaces_keep_their_own_numbers(database: str, tmp_path: Path) -> None:

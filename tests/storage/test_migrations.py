@@ -134,6 +134,21 @@ async def _write_last_release_rows(url: str) -> None:
             ),
             ["T1", ids[number], f"evidence {number}", verdict, "command", "U1", iso(at)],
         )
+    # An escalation as the sweep claimed and recorded it before it was one kind everywhere.
+    await connection.execute_query(
+        insert(
+            "INSERT INTO claims (team_id, job, scope, period, owner, lease_until, status, "
+            "created_at, done_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
+        ["T1", "escalate", f"bet:{ids[1]}", "1", "r1", iso(T0), "done", iso(T0), iso(T0), ""],
+    )
+    await connection.execute_query(
+        insert(
+            "INSERT INTO events (team_id, bet_id, channel_id, actor_id, at, kind, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
+        ),
+        ["T1", ids[1], "C1", "hypobot", iso(T0), "escalate", '{"reason": "sle"}'],
+    )
     await Tortoise.close_connections()
 
 
@@ -141,6 +156,7 @@ async def test_hypobot_migrate_upgrades_the_last_release_without_losing_anything
     old_database: str, tmp_path: Path
 ) -> None:
     await _write_last_release_rows(old_database)
+    began = datetime.now(UTC)
     result = subprocess.run(
         [sys.executable, "-m", "console.cli", "migrate"],
         # This checkout's code, though the working directory is elsewhere.
@@ -174,5 +190,15 @@ async def test_hypobot_migrate_upgrades_the_last_release_without_losing_anything
         assert bets[2].first_decisive_at == datetime(2026, 6, 5, tzinfo=UTC)
         assert bets[3].first_decisive_at == datetime(2026, 6, 8, tzinfo=UTC)
         assert bets[1].expect_within_s is None
+        # F6: forecasts are recorded from the upgrade on; bets shipped before have none
+        assert all(bet.forecast_at_ship is None for bet in bets.values())
+        assert channel.forecasts_since is not None
+        assert channel.forecasts_since >= began.replace(microsecond=0)  # the upgrade
+        # one kind of escalation everywhere: its claim still stands, so it is never redone
+        from storage.models import Claim, Event
+
+        assert await Claim.filter(job="escalation", scope=f"bet:{bets[1].id}").exists()
+        assert not await Claim.filter(job="escalate").exists()
+        assert [e.kind for e in await Event.filter(bet_id=bets[1].id)] == ["escalation"]
     finally:
         await db.disconnect()

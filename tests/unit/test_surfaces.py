@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bets.flow import flow_report
 from bets.lifecycle import State
-from bets.metrics import BetFacts, flow_report, learned_since
+from bets.metrics import BetFacts, learned_since
 from bets.reading import format_duration
 from bot.blocks.card import card
 from bot.blocks.digest import digest_blocks
@@ -59,9 +60,10 @@ def readings(age: timedelta) -> dict[str, set[str]]:
         now=NOW,
         tz=TZ,
     )
+    forecast = report.awaiting[0].forecast  # what the card and the list show with the age (F4)
     surfaces = {
-        "card": card(bet, now=NOW, tz=TZ),
-        "list": bet_line(bet, NOW),
+        "card": card(bet, now=NOW, tz=TZ, forecast=forecast),
+        "list": bet_line(bet, NOW, forecast=forecast, tz=TZ),
         "nudge": nudge_blocks(bet, now=NOW, sle=timedelta(days=14), number=1),
         "digest": digest,
         "report": report_blocks(report, window_label="last 30 days", titles={}, now=NOW, tz=TZ),

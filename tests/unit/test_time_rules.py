@@ -14,14 +14,20 @@ from bets.evidence import (
     feedback_after,
     verdict_of_move,
 )
+from bets.flow import flow_report
+from bets.forecasts import (
+    BetForecast,
+    NoForecast,
+    NoForecastReason,
+    Observation,
+    forecast,
+    kaplan_meier,
+)
 from bets.hours import WorkingHours
 from bets.lifecycle import Move, State
 from bets.metrics import (
     MAX_WINDOW,
     BetFacts,
-    Forecast,
-    flow_report,
-    forecast,
     is_awaiting,
     killed_before_learning,
 )
@@ -317,47 +323,69 @@ def _waiting(number: int, age_days: float) -> BetFacts:
     return BetFacts(number, State.SHIPPED, shipped - days(1), None, shipped, None, None)
 
 
-def test_t8_forecast_withheld_under_five_samples() -> None:
-    ttfs = [days(n) for n in (2, 4, 6, 8)]
-    assert forecast(NOW - days(1), ttfs, now=NOW) is None
+def _history(*ttfs: float) -> list[Observation]:
+    """Past bets heard after each of `ttfs` days."""
+    return [Observation(n, days(t), heard=True) for n, t in enumerate(ttfs)]
+
+
+def _forecast(age: float, *ttfs: float) -> BetForecast | NoForecast:
+    """The forecast of H-99, waiting `age` days, from bets heard after `ttfs` days."""
+    curve = kaplan_meier([*_history(*ttfs), Observation(99, days(age), heard=False)])
+    return forecast(curve, number=99, shipped_at=NOW - days(age), now=NOW)
+
+
+def test_t8_forecast_withheld_under_five_heard() -> None:
+    assert _forecast(1, 2, 4, 6, 8) == NoForecast(
+        99, NoForecastReason.NOT_ENOUGH_HISTORY, heard=4, others_as_long=4
+    )
     report = flow_report([*(_learned(i, t, 5) for i, t in enumerate((2, 4, 6, 8))),
                           _waiting(99, 1)], now=NOW, window=days(30))  # fmt: skip
-    assert [(a.expected_by, a.forecast_sample) for a in report.awaiting] == [(None, 0)]
+    assert [a.forecast for a in report.awaiting] == [_forecast(1, 2, 4, 6, 8)]
+    assert [a.forecast_at for a in report.awaiting] == [None]
 
 
 def test_t8_forecast_shows_its_sample_size() -> None:
-    ttfs = [days(n) for n in (2, 4, 6, 8, 10)]
-    result = forecast(NOW - days(1), ttfs, now=NOW)
-    # longer than the 1 day waited: all five; p85 = ⌈4.25⌉ = 5th = 10 days
-    assert result == Forecast(by=NOW - days(1) + days(10), sample=5)
+    result = _forecast(1, 2, 4, 6, 8, 10)
+    # all six reached 1 day (itself too); S(8d) = 1/5, S(10d) = 0 ≤ 15 %: 10 days after shipping
+    assert result == BetForecast(
+        number=99,
+        shipped_at=NOW - days(1),
+        age=days(1),
+        by=NOW - days(1) + days(10),
+        expected_at=None,
+        heard=5,
+        reached=6,
+    )
     report = flow_report([*(_learned(i, t, 5) for i, t in enumerate((2, 4, 6, 8, 10))),
                           _waiting(99, 1)], now=NOW, window=days(30))  # fmt: skip
-    assert [(a.expected_by, a.forecast_sample) for a in report.awaiting] == [(result.by, 5)]
+    assert [a.forecast for a in report.awaiting] == [result]
+    assert [a.forecast_at for a in report.awaiting] == [result.by]
 
 
 def test_t8_no_forecast_when_the_bet_waited_longer_than_all_history() -> None:
-    ttfs = [days(n) for n in (2, 4, 6, 8, 10)]
-    assert forecast(NOW - days(11), ttfs, now=NOW) is None
+    assert _forecast(11, 2, 4, 6, 8, 10) == NoForecast(
+        99, NoForecastReason.WAITED_LONGER, heard=5, others_as_long=0
+    )
 
 
 def test_t8_sle_met_counts_awaiting_bets_past_the_sle_as_misses() -> None:
     bets = [_learned(1, 2, 5), _learned(2, 3, 5), _waiting(3, 20), _waiting(4, 5)]
-    report = flow_report(bets, now=NOW, window=days(30), default_sle=days(14))
-    assert report.sle_misses_awaiting == 1  # #3 at 20d; #4 at 5d is still within
-    assert report.sle_attainment == pytest.approx(2 / 3)
-    assert report.sle_met is False
+    report = flow_report(bets, now=NOW, window=days(30), configured_sle=days(14))
+    # #1, #2 heard within 14 days; #3 has waited 20d: a miss; #4 at 5d is not known yet
+    assert (report.sle_score.met, report.sle_score.missed) == (2, 1)
+    assert report.sle_score.meets() is False
 
 
 def test_t8_sle_met_is_unknown_only_without_samples_or_misses() -> None:
-    assert flow_report([_waiting(1, 5)], now=NOW, window=days(30)).sle_met is None
-    only_miss = flow_report([_waiting(1, 20)], now=NOW, window=days(30))
-    assert only_miss.sle_attainment == 0.0 and only_miss.sle_met is False
+    assert flow_report([_waiting(1, 5)], now=NOW, window=days(30)).sle_score.meets() is None
+    only_miss = flow_report([_waiting(1, 20)], now=NOW, window=days(30)).sle_score
+    assert only_miss.share == 0 and only_miss.meets() is False
 
 
 def test_t10_three_year_window_counts_every_sample() -> None:
     bets = [_learned(i, 2, ago) for i, ago in enumerate((10, 400, 800, 1090))]
     report = flow_report(bets, now=NOW, window=MAX_WINDOW)
-    assert report.ttf_count == 4
+    assert (report.every_bet.shipped, report.heard.count) == (4, 4)
 
 
 def test_t10_window_over_three_years_is_refused() -> None:

@@ -21,7 +21,12 @@ async def home_of(runtime: Runtime, team_id: str, user_id: str) -> dict[str, Any
     context = runtime.answers.context
     seen = await flow.home(context, team_id, user_id, max_bets=MAX_BETS)
     return home.home_view(
-        seen.mine, now=context.clock(), channels=seen.channels, total=seen.mine_total
+        seen.mine,
+        now=context.clock(),
+        channels=seen.channels,
+        total=seen.mine_total,
+        forecasts=seen.forecasts,
+        tz=seen.tz,
     )
 
 
