@@ -28,12 +28,23 @@ MAX_VIEW_BLOCKS = 100
 MAX_TEXT_LENGTH = 40_000
 PERMALINK_ROOT = "https://fake.slack.test"
 # Fields that arrive JSON-encoded inside form or query parameters.
-JSON_FIELDS = frozenset({"blocks", "attachments", "metadata", "view", "files"})
+JSON_FIELDS = frozenset(
+    {"blocks", "attachments", "metadata", "view", "files"}
+    | {"document_content", "changes", "criteria"}  # canvases
+)
 # Methods (and the response_url pseudo-method) whose `blocks` are message blocks.
 MESSAGE_METHODS = frozenset(
     {"chat.postMessage", "chat.update", "chat.postEphemeral", "response_url"}
 )
 TOKENLESS_METHODS = frozenset({"oauth.v2.access"})
+# Canvases: Slack's limit on a document's markdown (1 MiB, counted in characters), the access
+# levels canvases.access.set grants, and the operations of canvases.edit (by what they target).
+MAX_CANVAS_MARKDOWN = 1_048_576
+MAX_CANVAS_ACCESS_IDS = 20
+CANVAS_ACCESS_LEVELS = frozenset({"read", "write", "owner"})
+EDITS_AT_AN_END = frozenset({"insert_at_start", "insert_at_end"})  # no section_id
+EDITS_OF_A_SECTION = frozenset({"insert_before", "insert_after", "delete"})  # need section_id
+CANVAS_HEADINGS = {"h1": (1,), "h2": (2,), "h3": (3,), "any_header": (1, 2, 3)}
 
 
 @dataclass
@@ -257,10 +268,22 @@ class FakeSlack:
         self.home_views: dict[str, Json] = {}  # user id -> published home view
         self.files: dict[str, Json] = {}  # file id -> file info
         self.uploads: dict[str, bytes] = {}  # file id -> uploaded bytes
+        # Canvases. Team settings, each True (every workspace) or a set of team ids:
+        # canvases_disabled (every canvas method answers canvas_disabled_user_team) and
+        # free_team (no channel canvases, standalone canvases cannot be edited).
+        self.canvases_disabled: bool | set[str] = False
+        self.free_team: bool | set[str] = False
+        # Slack's tier 3 for canvases.edit, per workspace: edits per minute (None: no limit)
+        # and how many may go at once (None: a minute's worth).
+        self.canvas_edit_rate: float | None = None
+        self.canvas_edit_burst: int | None = None
+        self.canvases: dict[str, Json] = {}  # canvas id -> canvas (see `_new_canvas`)
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, updated at)
         self._workspace_buckets: dict[str, tuple[float, float]] = {}  # team -> (tokens, at)
+        self._canvas_edit_buckets: dict[str, tuple[float, float]] = {}  # team -> (tokens, at)
         self._last_ts_micros = 0
         self._ids = count(1)
+        self._section_ids = count(1)
         self._changed = asyncio.Condition()
         self._handlers: dict[str, Callable[[Call], Json]] = {
             "auth.test": self._auth_test,
@@ -283,6 +306,12 @@ class FakeSlack:
             "team.info": self._team_info,
             "functions.completeSuccess": self._functions_complete_success,
             "functions.completeError": self._functions_complete_error,
+            "conversations.canvases.create": self._conversations_canvases_create,
+            "canvases.create": self._canvases_create,
+            "canvases.access.set": self._canvases_access_set,
+            "canvases.edit": self._canvases_edit,
+            "canvases.sections.lookup": self._canvases_sections_lookup,
+            "canvases.delete": self._canvases_delete,
         }
 
     # -- public API ---------------------------------------------------------
@@ -359,8 +388,44 @@ class FakeSlack:
             message["thread_ts"] = thread_ts
         return self._store(channel, message, ts)
 
+    def channel_canvas(self, channel: str, *, team_id: str | None = None) -> str | None:
+        """The id of `channel`'s canvas (not deleted), or None."""
+        team = team_id or self.team_id
+        return next(
+            (
+                canvas_id
+                for canvas_id, canvas in self.canvases.items()
+                if canvas["channel_id"] == channel
+                and canvas["team_id"] == team
+                and not canvas["deleted"]
+            ),
+            None,
+        )
+
+    def add_canvas(
+        self,
+        channel: str,
+        markdown: str = "",
+        *,
+        title: str | None = None,
+        team_id: str | None = None,
+        user: str = "U1",
+    ) -> str:
+        """Someone created `channel`'s canvas in Slack: returns its id. (The app's own
+        conversations.canvases.create then answers channel_canvas_already_exists.)"""
+        team = team_id or self.team_id
+        if self.channel_canvas(channel, team_id=team) is not None:
+            raise ValueError(f"{channel} already has a canvas")
+        canvas = self._new_canvas(team, markdown, title, owner=user, channel_id=channel)
+        return str(canvas["id"])
+
+    def delete_canvas(self, canvas_id: str, *, user: str = "U1") -> None:
+        """Someone deleted the canvas in Slack: from now on it is canvas_not_found."""
+        self.canvases[canvas_id].update(deleted=True, deleted_at=time.monotonic(), deleted_by=user)
+
     def web_app(self) -> web.Application:
-        app = web.Application()
+        # Slack takes a canvas of 1 MiB of markdown, so the bodies may be larger than that.
+        app = web.Application(client_max_size=8 * MAX_CANVAS_MARKDOWN)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_post("/response/{key}", self._handle_response_url)
@@ -427,6 +492,10 @@ class FakeSlack:
             wait = self._posting_wait(call)
             if wait:
                 return self._ratelimited(wait)
+        if call.method == "canvases.edit":
+            wait = self._canvas_edit_wait(call)
+            if wait:
+                return self._ratelimited(wait)
         return answer(call)
 
     @staticmethod
@@ -463,6 +532,24 @@ class FakeSlack:
         now = time.monotonic()
         tokens, updated = buckets.get(key, (float(burst), now))
         return min(float(burst), tokens + (now - updated) * rate), now
+
+    def _canvas_edit_wait(self, call: Call) -> int:
+        """0 when a canvas edit may go now (its token is taken), else the Retry-After seconds:
+        one bucket per workspace, `canvas_edit_burst` edits at once, then `canvas_edit_rate`
+        a minute."""
+        if self.canvas_edit_rate is None:
+            return 0
+        per_second = self.canvas_edit_rate / 60
+        burst = self.canvas_edit_burst
+        if burst is None:
+            burst = max(1, math.ceil(self.canvas_edit_rate))
+        team = self._team_of(call)
+        tokens, now = self._refilled(self._canvas_edit_buckets, team, per_second, burst)
+        if tokens < 1:
+            self._canvas_edit_buckets[team] = (tokens, now)
+            return max(1, math.ceil((1 - tokens) / per_second))
+        self._canvas_edit_buckets[team] = (tokens - 1, now)
+        return 0
 
     def _take_channel_token(self, channel: str | None) -> bool:
         """Token bucket per channel: `burst` posts at once, then `per_channel_rate` per second."""
@@ -714,17 +801,20 @@ class FakeSlack:
 
     def _conversations_info(self, call: Call) -> Json:
         channel = _require(call.params, "channel", "channel_not_found")
-        return {
-            "channel": {
-                "id": channel,
-                "name": self.channel_names.get(channel, channel.lower()),
-                "is_channel": True,
-                "is_private": channel in self.private_channels,
-                "is_member": (self._team_of(call), channel) in self.members,
-                "is_archived": channel in self.archived_channels,
-                "created": 1_700_000_000,
-            }
+        info: Json = {
+            "id": channel,
+            "name": self.channel_names.get(channel, channel.lower()),
+            "is_channel": True,
+            "is_private": channel in self.private_channels,
+            "is_member": (self._team_of(call), channel) in self.members,
+            "is_archived": channel in self.archived_channels,
+            "created": 1_700_000_000,
         }
+        canvas_id = self.channel_canvas(channel, team_id=self._team_of(call))
+        if canvas_id is not None:  # as Slack shows a channel's canvas
+            empty = not self.canvases[canvas_id]["markdown"]
+            info["properties"] = {"canvas": {"file_id": canvas_id, "is_empty": empty}}
+        return {"channel": info}
 
     def _conversations_join(self, call: Call) -> Json:
         """A public channel: the bot joins (once). A private one cannot be joined: Slack says
@@ -869,6 +959,239 @@ class FakeSlack:
 
     def _team_info(self, call: Call) -> Json:
         return {"team": self._team(call.params.get("team") or self._team_of(call))}
+
+    # -- canvases -----------------------------------------------------------
+
+    def _new_canvas(
+        self,
+        team: str,
+        markdown: str,
+        title: str | None,
+        *,
+        owner: str,
+        channel_id: str | None = None,
+        tabbed_in: str | None = None,
+    ) -> Json:
+        """Store a canvas. `channel_id`: the channel's canvas; `tabbed_in`: a standalone canvas
+        added to that channel's tabs (both give that channel write access)."""
+        canvas_id = self._next_id("F")
+        shared_with = channel_id or tabbed_in
+        canvas: Json = {
+            "id": canvas_id,
+            "team_id": team,
+            "kind": "channel" if channel_id else "standalone",
+            "channel_id": channel_id,
+            "tabbed_in": tabbed_in,
+            "title": title,
+            "owner": owner,
+            "markdown": markdown,
+            "sections": self._sections(markdown),
+            "access": {
+                "channels": {shared_with: "write"} if shared_with else {},
+                "users": {},
+            },
+            "created_at": time.monotonic(),
+            "edits": [],
+            "deleted": False,
+            "deleted_at": None,
+            "deleted_by": None,
+        }
+        self.canvases[canvas_id] = canvas
+        return canvas
+
+    def _sections(self, markdown: str) -> list[Json]:
+        """The document as sections, one per line, each with a fresh id."""
+        if not markdown:
+            return []
+        return [
+            {"id": f"temp:C:{next(self._section_ids):028d}", "markdown": line}
+            for line in markdown.split("\n")
+        ]
+
+    @staticmethod
+    def _team_setting(setting: bool | set[str], team: str) -> bool:
+        return setting if isinstance(setting, bool) else team in setting
+
+    def _canvas_team(self, call: Call) -> str:
+        """The caller's workspace, refused when canvases are off there."""
+        team = self._team_of(call)
+        if self._team_setting(self.canvases_disabled, team):
+            raise SlackError("canvas_disabled_user_team")
+        return team
+
+    def _live_canvas(self, call: Call, team: str) -> Json:
+        canvas_id = _require(call.params, "canvas_id", "canvas_not_found")
+        canvas = self.canvases.get(canvas_id)
+        if canvas is None or canvas["team_id"] != team or canvas["deleted"]:
+            raise SlackError("canvas_not_found")
+        return canvas
+
+    @staticmethod
+    def _markdown(source: Json, key: str = "document_content") -> str | None:
+        """The markdown of a {"type": "markdown", "markdown": …} field (None when absent)."""
+        content = source.get(key)
+        if content is None:
+            return None
+        if (
+            not isinstance(content, dict)
+            or content.get("type") != "markdown"
+            or not isinstance(content.get("markdown"), str)
+        ):
+            raise SlackError("invalid_arguments")
+        return str(content["markdown"])
+
+    def _check_canvas_size(self, call: Call, what: str, markdown: str, error: str) -> None:
+        """Slack refuses a document over 1 MiB of markdown: recorded like a Block Kit error."""
+        if len(markdown) > MAX_CANVAS_MARKDOWN:
+            self.block_errors.append(
+                f"{call.method}: {what}: {len(markdown)} characters of markdown exceed "
+                f"the limit of {MAX_CANVAS_MARKDOWN}"
+            )
+            raise SlackError(error)
+
+    def _conversations_canvases_create(self, call: Call) -> Json:
+        team = self._canvas_team(call)
+        channel = _require(call.params, "channel_id", "channel_not_found")
+        markdown = self._markdown(call.params) or ""
+        if self._team_setting(self.free_team, team):
+            raise SlackError("team_tier_cannot_create_channel_canvases")
+        self._check_not_archived(channel)
+        self._check_member(call, channel)
+        if self.channel_canvas(channel, team_id=team) is not None:
+            raise SlackError("channel_canvas_already_exists")
+        self._check_canvas_size(
+            call, "document_content", markdown, "channel_canvas_creation_failed"
+        )
+        title = call.params.get("title") or None
+        canvas = self._new_canvas(team, markdown, title, owner=self.bot_user_id, channel_id=channel)
+        return {"canvas_id": canvas["id"]}
+
+    def _canvases_create(self, call: Call) -> Json:
+        team = self._canvas_team(call)
+        markdown = self._markdown(call.params) or ""
+        channel = call.params.get("channel_id") or None
+        if channel is not None:  # tabbed in a channel: one the bot can see and is in
+            self._check_not_archived(channel)
+            self._check_member(call, channel)
+        self._check_canvas_size(call, "document_content", markdown, "canvas_creation_failed")
+        title = call.params.get("title") or None
+        canvas = self._new_canvas(team, markdown, title, owner=self.bot_user_id, tabbed_in=channel)
+        return {"canvas_id": canvas["id"]}
+
+    @staticmethod
+    def _id_list(value: Any) -> list[str]:
+        """channel_ids / user_ids: slack_sdk joins them with commas; JSON arrays work too."""
+        if value in (None, ""):
+            return []
+        if isinstance(value, str) and value.startswith("["):
+            with suppress(ValueError):
+                value = json.loads(value)
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list) or not all(isinstance(i, str) and i for i in value):
+            raise SlackError("invalid_arguments")
+        return [item.strip() for item in value]
+
+    def _canvases_access_set(self, call: Call) -> Json:
+        team = self._canvas_team(call)
+        canvas = self._live_canvas(call, team)
+        level = _require(call.params, "access_level")
+        if level not in CANVAS_ACCESS_LEVELS:
+            raise SlackError("invalid_arguments")
+        channels = self._id_list(call.params.get("channel_ids"))
+        users = self._id_list(call.params.get("user_ids"))
+        if bool(channels) == bool(users):  # one of the two, not both
+            raise SlackError("invalid_parameters")
+        if len(channels) > MAX_CANVAS_ACCESS_IDS or len(users) > MAX_CANVAS_ACCESS_IDS:
+            raise SlackError("invalid_arguments")
+        if channels and level == "owner":  # only a person can own a canvas
+            raise SlackError("invalid_arguments")
+        granted = canvas["access"]["channels" if channels else "users"]
+        granted.update(dict.fromkeys(channels or users, level))
+        return {}
+
+    def _canvases_edit(self, call: Call) -> Json:
+        team = self._canvas_team(call)
+        canvas = self._live_canvas(call, team)
+        if canvas["kind"] == "standalone" and self._team_setting(self.free_team, team):
+            raise SlackError("free_teams_cannot_edit_standalone_canvases")
+        changes = call.params.get("changes")
+        if not isinstance(changes, list) or not changes:
+            raise SlackError("invalid_arguments")
+        sections = list(canvas["sections"])
+        title = canvas["title"]
+        for change in changes:  # all or nothing: applied to copies, kept once all went
+            if not isinstance(change, dict):
+                raise SlackError("invalid_arguments")
+            if change.get("operation") == "rename":
+                title = self._markdown(change, "title_content")
+                if title is None or "section_id" in change:
+                    raise SlackError("invalid_arguments")
+                continue
+            sections = self._edited(sections, change)
+        markdown = "\n".join(section["markdown"] for section in sections)
+        self._check_canvas_size(call, f"canvas {canvas['id']}", markdown, "canvas_editing_failed")
+        canvas.update(title=title, sections=sections, markdown=markdown)
+        canvas["edits"].append({"at": time.monotonic(), "changes": changes, "markdown": markdown})
+        return {}
+
+    def _edited(self, sections: list[Json], change: Json) -> list[Json]:
+        """`sections` after one change (other than a rename)."""
+        operation = change.get("operation")
+        section_id = change.get("section_id")
+        if operation in EDITS_AT_AN_END:
+            valid = section_id is None
+        elif operation in EDITS_OF_A_SECTION:
+            valid = isinstance(section_id, str) and bool(section_id)
+        else:
+            valid = operation == "replace" and (section_id is None or isinstance(section_id, str))
+        markdown = self._markdown(change)
+        if not valid or (markdown is None and operation != "delete"):
+            raise SlackError("invalid_arguments")
+        new = [] if operation == "delete" else self._sections(markdown or "")
+        if section_id is None:
+            if operation == "replace":
+                return new
+            return new + sections if operation == "insert_at_start" else sections + new
+        index = next((i for i, s in enumerate(sections) if s["id"] == section_id), None)
+        if index is None:
+            raise SlackError("canvas_editing_failed")
+        if operation == "insert_before":
+            return sections[:index] + new + sections[index:]
+        if operation == "insert_after":
+            return sections[: index + 1] + new + sections[index + 1 :]
+        # replace or delete the section
+        return sections[:index] + new + sections[index + 1 :]
+
+    def _canvases_sections_lookup(self, call: Call) -> Json:
+        team = self._canvas_team(call)
+        canvas = self._live_canvas(call, team)
+        criteria = call.params.get("criteria")
+        if not isinstance(criteria, dict):
+            raise SlackError("invalid_arguments")
+        types = criteria.get("section_types")
+        text = criteria.get("contains_text")
+        if types is None and text is None:
+            raise SlackError("invalid_arguments")
+        if types is not None and (
+            not isinstance(types, list) or not types or not set(types) <= CANVAS_HEADINGS.keys()
+        ):
+            raise SlackError("invalid_arguments")
+        levels = {level for name in types or () for level in CANVAS_HEADINGS[name]}
+
+        def matches(line: str) -> bool:
+            hashes = len(line) - len(line.lstrip("#"))
+            heading = line[hashes : hashes + 1] == " " and hashes in levels
+            return bool(line.strip()) and (types is None or heading) and str(text or "") in line
+
+        found = [{"id": s["id"]} for s in canvas["sections"] if matches(s["markdown"])]
+        return {"sections": found}
+
+    def _canvases_delete(self, call: Call) -> Json:
+        team = self._canvas_team(call)
+        canvas = self._live_canvas(call, team)
+        canvas.update(deleted=True, deleted_at=time.monotonic(), deleted_by=self.bot_user_id)
+        return {}
 
 
 @asynccontextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -398,6 +398,429 @@ async def test_response_url(fake: FakeSlack) -> None:
     rejected = await webhook.send(text="bad", blocks=[section("x" * 3001)])
     assert json.loads(rejected.body)["error"] == "invalid_blocks"
     assert fake.block_errors
+
+
+# ---------------------------------------------------------------------------
+# Canvases
+# ---------------------------------------------------------------------------
+
+
+def doc(markdown: str) -> dict[str, str]:
+    return {"type": "markdown", "markdown": markdown}
+
+
+async def slack_error(request: Awaitable[Any]) -> str:
+    """The error Slack answered `request` with (the request must fail)."""
+    with pytest.raises(SlackApiError) as raised:
+        await request
+    error: str = raised.value.response["error"]
+    return error
+
+
+async def test_channel_canvas_is_created_once(fake: FakeSlack, client: AsyncWebClient) -> None:
+    assert fake.channel_canvas("C1") is None
+    created = await client.conversations_canvases_create(
+        channel_id="C1", document_content=doc("# Bets\n- faster onboarding"), title="Board"
+    )
+    canvas_id = created["canvas_id"]
+    assert canvas_id.startswith("F") and fake.channel_canvas("C1") == canvas_id
+    canvas = fake.canvases[canvas_id]
+    assert (canvas["kind"], canvas["channel_id"], canvas["title"]) == ("channel", "C1", "Board")
+    assert canvas["markdown"] == "# Bets\n- faster onboarding"
+    assert canvas["access"] == {"channels": {"C1": "write"}, "users": {}}
+    assert canvas["edits"] == [] and canvas["deleted"] is False
+    info = await client.conversations_info(channel="C1")
+    assert info["channel"]["properties"]["canvas"] == {"file_id": canvas_id, "is_empty": False}
+
+    again = client.conversations_canvases_create(channel_id="C1", document_content=doc("x"))
+    assert await slack_error(again) == "channel_canvas_already_exists"
+    assert len(fake.canvases) == 1
+
+    # A canvas someone made in Slack counts as well; the app finds it in conversations.info.
+    human = fake.add_canvas("C2", "written by hand")
+    theirs = client.conversations_canvases_create(channel_id="C2", document_content=doc("x"))
+    assert await slack_error(theirs) == "channel_canvas_already_exists"
+    info = await client.conversations_info(channel="C2")
+    assert info["channel"]["properties"]["canvas"]["file_id"] == human
+    assert fake.canvases[human]["owner"] == "U1"
+    assert "properties" not in (await client.conversations_info(channel="C9"))["channel"]
+
+
+async def test_channel_canvas_needs_the_bot_in_the_channel(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.private_channels.add("GSECRET")
+    fake.archived_channels.add("COLD")
+    fake.invite("COLD")
+    outside = client.conversations_canvases_create(channel_id="C9", document_content=doc("x"))
+    assert await slack_error(outside) == "not_in_channel"
+    hidden = client.conversations_canvases_create(channel_id="GSECRET", document_content=doc("x"))
+    assert await slack_error(hidden) == "channel_not_found"
+    cold = client.conversations_canvases_create(channel_id="COLD", document_content=doc("x"))
+    assert await slack_error(cold) == "is_archived"
+    assert fake.canvases == {}
+
+    await client.conversations_join(channel="C9")
+    created = await client.conversations_canvases_create(channel_id="C9", document_content=doc(""))
+    assert fake.channel_canvas("C9") == created["canvas_id"]
+    assert fake.canvases[created["canvas_id"]]["title"] is None
+    info = await client.conversations_info(channel="C9")
+    assert info["channel"]["properties"]["canvas"]["is_empty"] is True
+
+
+async def test_standalone_canvas_and_its_access(fake: FakeSlack, client: AsyncWebClient) -> None:
+    created = await client.canvases_create(title="Bets of Q3", document_content=doc("# Q3"))
+    canvas_id = created["canvas_id"]
+    canvas = fake.canvases[canvas_id]
+    assert (canvas["kind"], canvas["channel_id"], canvas["tabbed_in"]) == ("standalone", None, None)
+    assert (canvas["owner"], canvas["title"], canvas["markdown"]) == ("UBOT", "Bets of Q3", "# Q3")
+    assert fake.channel_canvas("C1") is None  # not the channel's canvas
+
+    await client.canvases_access_set(canvas_id=canvas_id, access_level="read", channel_ids=["C1"])
+    await client.canvases_access_set(
+        canvas_id=canvas_id, access_level="write", user_ids=["U1", "U2"]
+    )
+    await client.canvases_access_set(canvas_id=canvas_id, access_level="owner", user_ids="U2")
+    assert canvas["access"] == {"channels": {"C1": "read"}, "users": {"U1": "write", "U2": "owner"}}
+
+    both = client.canvases_access_set(
+        canvas_id=canvas_id, access_level="read", channel_ids=["C2"], user_ids=["U3"]
+    )
+    assert await slack_error(both) == "invalid_parameters"
+    neither = client.canvases_access_set(canvas_id=canvas_id, access_level="read")
+    assert await slack_error(neither) == "invalid_parameters"
+    level = client.canvases_access_set(canvas_id=canvas_id, access_level="admin", user_ids="U3")
+    assert await slack_error(level) == "invalid_arguments"
+    owner = client.canvases_access_set(canvas_id=canvas_id, access_level="owner", channel_ids="C2")
+    assert await slack_error(owner) == "invalid_arguments"
+    many = client.canvases_access_set(
+        canvas_id=canvas_id, access_level="read", user_ids=[f"U{i}" for i in range(21)]
+    )
+    assert await slack_error(many) == "invalid_arguments"
+    unknown = client.canvases_access_set(canvas_id="FNOPE", access_level="read", user_ids="U1")
+    assert await slack_error(unknown) == "canvas_not_found"
+    assert canvas["access"] == {"channels": {"C1": "read"}, "users": {"U1": "write", "U2": "owner"}}
+
+    tabbed = await client.canvases_create(title="Tab", channel_id="C2")
+    assert fake.canvases[tabbed["canvas_id"]]["tabbed_in"] == "C2"
+    assert fake.canvases[tabbed["canvas_id"]]["access"]["channels"] == {"C2": "write"}
+    assert fake.canvases[tabbed["canvas_id"]]["markdown"] == ""
+    assert await slack_error(client.canvases_create(channel_id="C9")) == "not_in_channel"
+
+
+async def test_canvas_edits_replace_and_insert(fake: FakeSlack, client: AsyncWebClient) -> None:
+    canvas_id = (
+        await client.conversations_canvases_create(channel_id="C1", document_content=doc("old"))
+    )["canvas_id"]
+    canvas = fake.canvases[canvas_id]
+
+    started = time.monotonic()
+    await client.canvases_edit(
+        canvas_id=canvas_id, changes=[{"operation": "replace", "document_content": doc("# Bets")}]
+    )
+    assert canvas["markdown"] == "# Bets"
+    await client.canvases_edit(
+        canvas_id=canvas_id,
+        changes=[
+            {"operation": "insert_at_end", "document_content": doc("- ship it\n- faster")},
+            {"operation": "insert_at_start", "document_content": doc("_live_")},
+        ],
+    )
+    assert canvas["markdown"] == "_live_\n# Bets\n- ship it\n- faster"
+    replaced = "# Board\n\n| bet | status |\n|---|---|\n| ship it | open |\n"
+    await client.canvases_edit(
+        canvas_id=canvas_id, changes=[{"operation": "replace", "document_content": doc(replaced)}]
+    )
+    assert canvas["markdown"] == replaced  # kept as sent
+    await client.canvases_edit(
+        canvas_id=canvas_id, changes=[{"operation": "rename", "title_content": doc("Board")}]
+    )
+    assert canvas["title"] == "Board" and canvas["markdown"] == replaced
+
+    edits = canvas["edits"]
+    assert [len(edit["changes"]) for edit in edits] == [1, 2, 1, 1]
+    assert [edit["markdown"] for edit in edits] == [
+        "# Bets",
+        "_live_\n# Bets\n- ship it\n- faster",
+        replaced,
+        replaced,
+    ]
+    times = [edit["at"] for edit in edits]
+    assert started <= times[0] and times == sorted(times)
+    calls = fake.calls_to("canvases.edit")
+    assert [call.at <= edit["at"] for call, edit in zip(calls, edits, strict=True)] == [True] * 4
+    assert not fake.block_errors
+
+
+async def test_canvas_sections_can_be_looked_up_and_edited(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    markdown = "# Board\n## Open\n- ship it\n## Closed\n- faster onboarding"
+    canvas_id = (await client.canvases_create(document_content=doc(markdown)))["canvas_id"]
+    canvas = fake.canvases[canvas_id]
+
+    headers = await client.canvases_sections_lookup(
+        canvas_id=canvas_id, criteria={"section_types": ["h2"]}
+    )
+    assert len(headers["sections"]) == 2
+    closed = await client.canvases_sections_lookup(
+        canvas_id=canvas_id, criteria={"section_types": ["any_header"], "contains_text": "Closed"}
+    )
+    (closed_id,) = [section["id"] for section in closed["sections"]]
+    ship = await client.canvases_sections_lookup(
+        canvas_id=canvas_id, criteria={"contains_text": "ship it"}
+    )
+    (ship_id,) = [section["id"] for section in ship["sections"]]
+
+    await client.canvases_edit(
+        canvas_id=canvas_id,
+        changes=[
+            {"operation": "replace", "section_id": ship_id, "document_content": doc("- shipped")},
+            {"operation": "insert_before", "section_id": closed_id, "document_content": doc("---")},
+            {"operation": "insert_after", "section_id": closed_id, "document_content": doc("- x")},
+        ],
+    )
+    assert (
+        canvas["markdown"]
+        == "# Board\n## Open\n- shipped\n---\n## Closed\n- x\n- faster onboarding"
+    )
+    await client.canvases_edit(
+        canvas_id=canvas_id, changes=[{"operation": "delete", "section_id": closed_id}]
+    )
+    assert canvas["markdown"] == "# Board\n## Open\n- shipped\n---\n- x\n- faster onboarding"
+
+    gone = client.canvases_edit(
+        canvas_id=canvas_id, changes=[{"operation": "delete", "section_id": closed_id}]
+    )
+    assert await slack_error(gone) == "canvas_editing_failed"
+    no_criteria = client.canvases_sections_lookup(canvas_id=canvas_id, criteria={})
+    assert await slack_error(no_criteria) == "invalid_arguments"
+    bad_type = client.canvases_sections_lookup(
+        canvas_id=canvas_id, criteria={"section_types": ["h4"]}
+    )
+    assert await slack_error(bad_type) == "invalid_arguments"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param([], id="no-changes"),
+        pytest.param("replace", id="not-a-list"),
+        pytest.param(["replace"], id="change-not-an-object"),
+        pytest.param([{"operation": "rewrite", "document_content": doc("x")}], id="unknown-op"),
+        pytest.param([{"document_content": doc("x")}], id="no-operation"),
+        pytest.param([{"operation": "replace"}], id="no-content"),
+        pytest.param(
+            [{"operation": "replace", "document_content": {"type": "html", "markdown": "x"}}],
+            id="not-markdown",
+        ),
+        pytest.param(
+            [{"operation": "insert_at_end", "document_content": {"type": "markdown"}}],
+            id="no-markdown-text",
+        ),
+        pytest.param([{"operation": "replace", "document_content": "x"}], id="content-a-string"),
+        pytest.param([{"operation": "delete"}], id="delete-without-section"),
+        pytest.param(
+            [{"operation": "insert_after", "document_content": doc("x")}],
+            id="insert-after-without-section",
+        ),
+        pytest.param(
+            [
+                {
+                    "operation": "insert_at_end",
+                    "section_id": "temp:C:1",
+                    "document_content": doc("x"),
+                }
+            ],
+            id="insert-at-end-with-section",
+        ),
+        pytest.param([{"operation": "rename"}], id="rename-without-title"),
+        pytest.param(
+            [
+                {"operation": "insert_at_end", "document_content": doc("applied?")},
+                {"operation": "replace"},
+            ],
+            id="all-or-nothing",
+        ),
+    ],
+)
+async def test_malformed_canvas_changes_are_invalid_arguments(
+    fake: FakeSlack, client: AsyncWebClient, changes: Any
+) -> None:
+    canvas_id = (await client.canvases_create(document_content=doc("kept")))["canvas_id"]
+    edit = client.canvases_edit(canvas_id=canvas_id, changes=changes)
+    assert await slack_error(edit) == "invalid_arguments"
+    assert fake.canvases[canvas_id]["markdown"] == "kept"
+    assert fake.canvases[canvas_id]["edits"] == []
+
+
+async def test_deleted_canvases_are_not_found(fake: FakeSlack, client: AsyncWebClient) -> None:
+    replace = [{"operation": "replace", "document_content": doc("new")}]
+    assert await slack_error(client.canvases_edit(canvas_id="FNOPE", changes=replace)) == (
+        "canvas_not_found"
+    )
+    standalone = (await client.canvases_create(title="t"))["canvas_id"]
+    await client.canvases_delete(canvas_id=standalone)
+    assert fake.canvases[standalone]["deleted"] is True
+    assert fake.canvases[standalone]["deleted_by"] == "UBOT"
+    edit = client.canvases_edit(canvas_id=standalone, changes=replace)
+    assert await slack_error(edit) == "canvas_not_found"
+    assert await slack_error(client.canvases_delete(canvas_id=standalone)) == "canvas_not_found"
+
+    # Someone deletes the channel's canvas in Slack: edits fail, a new one may be made.
+    first = (
+        await client.conversations_canvases_create(channel_id="C1", document_content=doc("a"))
+    )["canvas_id"]
+    fake.delete_canvas(first)
+    assert fake.canvases[first]["deleted_by"] == "U1"
+    assert fake.channel_canvas("C1") is None
+    assert await slack_error(client.canvases_edit(canvas_id=first, changes=replace)) == (
+        "canvas_not_found"
+    )
+    access = client.canvases_access_set(canvas_id=first, access_level="read", user_ids="U1")
+    assert await slack_error(access) == "canvas_not_found"
+    assert "properties" not in (await client.conversations_info(channel="C1"))["channel"]
+    second = (
+        await client.conversations_canvases_create(channel_id="C1", document_content=doc("b"))
+    )["canvas_id"]
+    assert second != first and fake.channel_canvas("C1") == second
+    assert fake.canvases[first]["markdown"] == "a"  # the deleted one is kept for inspection
+
+
+async def test_canvases_disabled_for_a_team(fake: FakeSlack, client: AsyncWebClient) -> None:
+    canvas_id = (await client.canvases_create(title="before"))["canvas_id"]
+    fake.canvases_disabled = True
+    replace = [{"operation": "replace", "document_content": doc("x")}]
+    requests: list[Callable[[], Awaitable[Any]]] = [
+        lambda: client.conversations_canvases_create(channel_id="C1", document_content=doc("x")),
+        lambda: client.canvases_create(title="t"),
+        lambda: client.canvases_access_set(canvas_id=canvas_id, access_level="read", user_ids="U1"),
+        lambda: client.canvases_edit(canvas_id=canvas_id, changes=replace),
+        lambda: client.canvases_sections_lookup(
+            canvas_id=canvas_id, criteria={"contains_text": "x"}
+        ),
+        lambda: client.canvases_delete(canvas_id=canvas_id),
+    ]
+    for request in requests:
+        assert await slack_error(request()) == "canvas_disabled_user_team"
+    assert len(fake.canvases) == 1 and fake.canvases[canvas_id]["deleted"] is False
+
+    fake.canvases_disabled = {"T2"}  # only another workspace
+    await client.canvases_edit(canvas_id=canvas_id, changes=replace)
+    other = AsyncWebClient(base_url=fake.base_url, token="xoxb-fake-T2")
+    assert await slack_error(other.canvases_create(title="t")) == "canvas_disabled_user_team"
+
+
+async def test_free_teams_have_no_channel_canvases_and_cannot_edit_standalone_ones(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    standalone = (await client.canvases_create(title="t", channel_id="C1"))["canvas_id"]
+    human = fake.add_canvas("C2", "by hand")
+    fake.free_team = True
+    create = client.conversations_canvases_create(channel_id="C1", document_content=doc("x"))
+    assert await slack_error(create) == "team_tier_cannot_create_channel_canvases"
+    replace = [{"operation": "replace", "document_content": doc("x")}]
+    edit = client.canvases_edit(canvas_id=standalone, changes=replace)
+    assert await slack_error(edit) == "free_teams_cannot_edit_standalone_canvases"
+    await client.canvases_edit(canvas_id=human, changes=replace)  # a channel canvas: fine
+    assert fake.canvases[human]["markdown"] == "x"
+    assert fake.canvases[standalone]["markdown"] == ""
+
+
+async def test_canvas_edits_are_rate_limited_per_workspace(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    replace = [{"operation": "replace", "document_content": doc("x")}]
+    canvas_id = (await client.canvases_create(title="t"))["canvas_id"]
+    for _ in range(10):  # unlimited unless asked
+        await client.canvases_edit(canvas_id=canvas_id, changes=replace)
+
+    fake.canvas_edit_rate = 2  # a minute; the burst defaults to a minute's worth
+    for _ in range(2):
+        await client.canvases_edit(canvas_id=canvas_id, changes=replace)
+    with pytest.raises(SlackApiError) as raised:
+        await client.canvases_edit(canvas_id=canvas_id, changes=replace)
+    assert raised.value.response.status_code == 429
+    assert raised.value.response["error"] == "ratelimited"
+    assert 25 <= int(raised.value.response.headers["Retry-After"]) <= 30
+    assert len(fake.canvases[canvas_id]["edits"]) == 12  # the refused one was not applied
+    await client.canvases_create(title="other methods are not limited")
+    await client.chat_postMessage(channel="C1", text="nor are posts")
+
+    other = AsyncWebClient(base_url=fake.base_url, token="xoxb-fake-T2")
+    theirs = (await other.canvases_create(title="t2"))["canvas_id"]
+    await other.canvases_edit(canvas_id=theirs, changes=replace)  # its own bucket
+    # and a workspace sees only its own canvases
+    mine = other.canvases_edit(canvas_id=canvas_id, changes=replace)
+    assert await slack_error(mine) == "canvas_not_found"
+    assert fake.canvases[theirs]["team_id"] == "T2"
+
+
+async def test_canvas_edit_burst(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.canvas_edit_rate = 60
+    fake.canvas_edit_burst = 1
+    replace = [{"operation": "replace", "document_content": doc("x")}]
+    canvas_id = (await client.canvases_create(title="t"))["canvas_id"]
+    await client.canvases_edit(canvas_id=canvas_id, changes=replace)
+    with pytest.raises(SlackApiError) as raised:
+        await client.canvases_edit(canvas_id=canvas_id, changes=replace)
+    assert raised.value.response.headers["Retry-After"] == "1"
+
+
+# aiohttp (under slack_sdk) warns about any request body over 1 MiB sent as raw bytes.
+@pytest.mark.filterwarnings("ignore:Sending a large body directly:ResourceWarning")
+async def test_canvas_markdown_over_one_mib_is_refused(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    limit = 1024 * 1024
+    too_big = client.conversations_canvases_create(
+        channel_id="C1", document_content=doc("x" * (limit + 1))
+    )
+    assert await slack_error(too_big) == "channel_canvas_creation_failed"
+    assert fake.channel_canvas("C1") is None
+    (error,) = fake.block_errors
+    assert error.startswith("conversations.canvases.create: ") and str(limit + 1) in error
+    standalone = client.canvases_create(document_content=doc("x" * (limit + 1)))
+    assert await slack_error(standalone) == "canvas_creation_failed"
+
+    fake.reset()
+    canvas_id = (
+        await client.conversations_canvases_create(
+            channel_id="C1", document_content=doc("x" * (limit - 2))
+        )
+    )["canvas_id"]
+    await client.canvases_edit(  # exactly 1 MiB
+        canvas_id=canvas_id, changes=[{"operation": "insert_at_end", "document_content": doc("y")}]
+    )
+    assert len(fake.canvases[canvas_id]["markdown"]) == limit and not fake.block_errors
+    over = client.canvases_edit(
+        canvas_id=canvas_id,
+        changes=[{"operation": "insert_at_start", "document_content": doc("z")}],
+    )
+    assert await slack_error(over) == "canvas_editing_failed"
+    (error,) = fake.block_errors
+    assert error.startswith(f"canvases.edit: canvas {canvas_id}: ")
+    assert len(fake.canvases[canvas_id]["markdown"]) == limit
+    assert len(fake.canvases[canvas_id]["edits"]) == 1
+
+
+async def test_canvas_methods_take_form_encoded_arguments(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    created = await client.api_call(
+        "canvases.create", data={"title": "t", "document_content": json.dumps(doc("a"))}
+    )
+    canvas_id = created["canvas_id"]
+    changes = [{"operation": "insert_at_end", "document_content": doc("b")}]
+    await client.api_call(
+        "canvases.edit", data={"canvas_id": canvas_id, "changes": json.dumps(changes)}
+    )
+    await client.api_call(
+        "canvases.access.set",
+        data={"canvas_id": canvas_id, "access_level": "read", "channel_ids": '["C1","C2"]'},
+    )
+    assert fake.canvases[canvas_id]["markdown"] == "a\nb"
+    assert fake.canvases[canvas_id]["access"]["channels"] == {"C1": "read", "C2": "read"}
 
 
 # ---------------------------------------------------------------------------
