@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from bench import common, prototypes, seed
-from bot.renderers import RENDERERS
+from bot.renderers import ON_FAILED, RENDERERS
 from jobs.scheduler import INTERVALS, Jobs
 from ops.settings import Settings
 from outbox.queue import DOORBELL
@@ -198,7 +198,7 @@ async def sweep(
             def clock() -> datetime:  # --at, moving on in real time
                 return at + timedelta(seconds=time.monotonic() - origin)
 
-            sender = from_settings(settings, renderers=RENDERERS, clock=clock)
+            sender = from_settings(settings, renderers=RENDERERS, on_failed=ON_FAILED, clock=clock)
             sender.hear(DOORBELL)
             jobs = Jobs(sender, clock=clock, owner="bench")
             timed = TimedCourier(sender, counter, result)

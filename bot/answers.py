@@ -23,10 +23,11 @@ from bot import grammar
 from bot.blocks import card as card_blocks
 from bot.blocks import lists, replies
 from bot.blocks.text import escape
+from bot.canvases import Canvases, Made, Unavailable, canvas_link
 from bot.reports import ChartWorker, build_report
 from usecases import bets as usecase
+from usecases import boards, flow
 from usecases import channels as channel_usecase
-from usecases import flow
 from usecases.bets import BetDraft, NewEvidence
 from usecases.context import Actor, Context
 from usecases.results import Refused, Why
@@ -70,6 +71,58 @@ def refused(message: str) -> Reply:
 def draft_title(title: str | None, hypothesis: str) -> str:
     """The form's title when given, else one derived from the hypothesis."""
     return (title or "").strip() or title_for(hypothesis)
+
+
+# --- the board's words ----------------------------------------------------------------------
+
+BOARD_OFF = (
+    "The board is off: the canvas stays as it is and is no longer updated. "
+    "`/hypothesis board` turns it on again."
+)
+BOARD_OFF_ALREADY = "The board is off already. `/hypothesis board` turns it on."
+BOARD_WORDS = {
+    Why.NO_CHANNEL: "Boards belong to a channel: run this in the team's channel.",
+    Why.NO_BOARD: "This channel has no board. `/hypothesis board` makes one in its canvas.",
+}
+_UNAVAILABLE = {
+    "canvas_disabled_user_team": "canvases are turned off in this workspace (an admin can "
+    "turn them on in the workspace's settings)",
+    "team_tier_cannot_create_channel_canvases": "this workspace's Slack plan has no channel "
+    "canvases",
+    "free_teams_cannot_edit_standalone_canvases": "this workspace's Slack plan cannot edit "
+    "a canvas of its own",
+    "private_channel": "Hypobot isn't a member of this private channel: type `/invite "
+    "@Hypobot` here first",
+    "missing_scope": "Hypobot's app lacks the `canvases:write` scope: reinstall it from the "
+    "current manifest",
+    "is_archived": "this channel is archived",
+    "restricted_action": "the workspace doesn't let apps make canvases here",
+}
+
+
+def board_unavailable(code: str) -> str:
+    """Why no board could be made; nothing was changed."""
+    why = _UNAVAILABLE.get(code, f"Slack refused to make the canvas ({escape(code)})")
+    return f"No board: {why}. Nothing was changed."
+
+
+def board_notice(actor: Actor, canvas_id: str, channel_canvas: bool) -> dict[str, Any]:
+    """Posted once in the channel when its board is made."""
+    where = "this channel's canvas" if channel_canvas else "a canvas shared with this channel"
+    text = (
+        f"📋 <@{actor.user_id}> turned on the bets board, in {where}: "
+        f"{canvas_link(actor.team_id, canvas_id)} — every bet awaiting feedback, overdue, "
+        "being built or proposed, and what was learned, kept current by Hypobot."
+    )
+    return {"text": text}
+
+
+def board_gone_notice(team_id: str, channel_id: str) -> dict[str, Any]:
+    """Told once, in a direct message, to whoever turned the board on."""
+    return {
+        "text": f"📋 The bets board of <#{channel_id}> is off: its canvas was deleted, or "
+        "canvases were turned off. `/hypothesis board` in that channel makes a new one."
+    }
 
 
 # --- the words for a refusal --------------------------------------------------------------
@@ -220,9 +273,16 @@ def describe_settings(rules: ChannelRules) -> str:
 class Answers:
     """Every use case a listener can ask for, with its answer in words."""
 
-    def __init__(self, context: Context, *, charts: ChartWorker | None = None) -> None:
+    def __init__(
+        self,
+        context: Context,
+        *,
+        charts: ChartWorker | None = None,
+        canvases: Canvases | None = None,
+    ) -> None:
         self.context = context
         self.charts = charts or ChartWorker()  # draws report charts in a child process
+        self.canvases = canvases  # makes a board's canvas in Slack
 
     def clock(self) -> datetime:
         return self.context.clock()
@@ -480,6 +540,44 @@ class Answers:
             chart=report.chart,
         )
 
+    async def board(self, actor: Actor, on: bool) -> Reply:
+        """`/hypothesis board` and `board off`: the channel's board in its canvas."""
+        if not on:
+            off = await boards.turn_off(self.context, actor)
+            if isinstance(off, Refused):
+                return refused(BOARD_WORDS[off.why])
+            return Reply(BOARD_OFF if off.was_on else BOARD_OFF_ALREADY)
+        found = await boards.current(self.context, actor)
+        if isinstance(found, Refused):
+            return refused(BOARD_WORDS[found.why])
+        if found is not None and found.enabled:
+            return Reply(f"The board is on already: {canvas_link(actor.team_id, found.canvas_id)}")
+        if found is not None:  # turned off before: on again, in the same canvas
+            made: Made | Unavailable = Made(found.canvas_id, found.channel_canvas)
+        elif self.canvases is None:
+            return refused(board_unavailable("no_client"))
+        else:
+            made = await self.canvases.make(actor.team_id, actor.channel_id or "")
+        if isinstance(made, Unavailable):
+            return refused(board_unavailable(made.code))
+        result = await boards.turn_on(
+            self.context,
+            actor,
+            canvas_id=made.canvas_id,
+            channel_canvas=made.channel_canvas,
+            link_notice=lambda canvas_id: board_notice(actor, canvas_id, made.channel_canvas),
+        )
+        if isinstance(result, Refused):
+            return refused(BOARD_WORDS[result.why])
+        where = (
+            "this channel's canvas" if made.channel_canvas else "a canvas shared with this channel"
+        )
+        return Reply(
+            f"📋 The board is on, in {where}: {canvas_link(actor.team_id, made.canvas_id)}. "
+            "It follows every change to the channel's bets within seconds, and moves on once a "
+            "day at the digest hour. `/hypothesis board off` stops it."
+        )
+
     # --- the slash command ----------------------------------------------------------------
 
     async def run(self, actor: Actor, command: grammar.Command) -> Reply:
@@ -501,6 +599,8 @@ class Answers:
                 return await self.settings(actor, dict(changes))
             case grammar.Report(window=window):
                 return await self.report(actor, window)
+            case grammar.BoardSwitch(on=on):
+                return await self.board(actor, on)
             case grammar.Start(number=number):
                 return await self.move(
                     actor, MoveRequest(Move.START), source="command", number=number

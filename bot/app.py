@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import listeners, oauth
 from bot.answers import Answers
+from bot.canvases import Canvases
 from bot.runtime import Acks, Runtime
 from bot.slack import SingleWorkspaceAuthorize
 from ops.settings import Settings
@@ -123,7 +124,8 @@ def build(
             default_timezone=settings.default_timezone,
             admins=settings.hypobot_admins,
             is_workspace_admin=WorkspaceAdmins(edge.team_clients),
-        )
+        ),
+        canvases=Canvases(edge.team_clients),
     )
     runtime = Runtime(
         settings=settings,

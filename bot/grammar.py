@@ -143,8 +143,16 @@ class Settings:
     changes: tuple[tuple[str, object], ...]
 
 
+@dataclass(frozen=True)
+class BoardSwitch:
+    """`board` (on) or `board off`: the channel's board in its canvas."""
+
+    on: bool
+
+
 Command: TypeAlias = (
     OpenModal
+    | BoardSwitch
     | Help
     | New
     | Pivot
@@ -183,6 +191,7 @@ USAGE: dict[str, str] = {
     "snooze": "/hypothesis snooze H-12 3d",
     "away": "/hypothesis away until 2026-12-01",
     "report": "/hypothesis report [30d]",
+    "board": "/hypothesis board [off]",
     "settings": "/hypothesis settings [setting value …]",
     "help": "/hypothesis help",
 }
@@ -217,6 +226,7 @@ _EXPLAIN: dict[str, str] = {
     "snooze": "pause its nudges for a while",
     "away": "pause your nudges until a date; `/hypothesis away off` ends it",
     "report": "time to feedback and the SLE over a window (30 days unless given)",
+    "board": "keep the channel's bets in its canvas, current within seconds; `off` stops it",
     "settings": "show this channel's settings, or change them:",
     "help": "this list",
 }
@@ -589,6 +599,15 @@ def _away(rest: str) -> Command | Usage:
     return Away(until)
 
 
+def _board(rest: str) -> Command | Usage:
+    text = _one_line(rest).lower()
+    if text in ("", "on"):
+        return BoardSwitch(True)
+    if text in ("off", "stop"):
+        return BoardSwitch(False)
+    return Usage(f"{_code(rest.strip())} isn't `on` or `off`. {_try('board')}")
+
+
 def _report(rest: str) -> Command | Usage:
     text = _drop_lead_word(_one_line(rest), ("last", "for", "over"))
     if not text:
@@ -813,6 +832,7 @@ _SUBCOMMANDS: dict[str, Callable[[str], Command | Usage]] = {
     "snooze": _snooze,
     "away": _away,
     "report": _report,
+    "board": _board,
     "settings": _settings,
 }
 

@@ -42,6 +42,7 @@ BOT_SCOPES = (
     "users:read",  # users.info (is_admin)
     "app_mentions:read",  # app_mention
     "files:write",  # files_upload_v2: report charts
+    "canvases:write",  # the channel's board: conversations.canvases.create, canvases.*
 )
 NOT_INSTALLED = (
     ":warning: Hypobot is not installed in this workspace (any more). "

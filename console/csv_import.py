@@ -86,6 +86,7 @@ from console.csv_export import unguard
 from console.exits import REFUSED, settings_or_refuse
 from storage import db
 from storage import imports as store
+from usecases import views
 
 REQUIRED = ("channel_id", "hypothesis", "owner_id", "created_at")
 OPTIONAL = (
@@ -534,9 +535,12 @@ async def import_file(
         )
         return 0
     try:
-        bets, split = await store.import_bets(
-            team_id, checked.rows, now=now, timezone=timezone, source=path.name
-        )
+        async with db.unit_of_work():
+            bets, split = await store.import_bets(
+                team_id, checked.rows, now=now, timezone=timezone, source=path.name
+            )
+            for channel_id in sorted({row.channel_id for row in split.new}):
+                await views.channel_changed(team_id, channel_id, now=now)  # their boards
     except store.PivotMissing as missing:  # gone since the check above (a purge)
         return _refuse(path, [str(missing)], err)
     for bet, row in zip(bets, split.new, strict=True):

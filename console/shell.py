@@ -48,7 +48,9 @@ from ops.settings import Settings
 from server.process import assemble
 from storage import bets as bet_store
 from storage import db
-from storage.models import Bet
+from storage.models import Bet, Board
+from usecases import boards
+from usecases.context import Actor
 
 log = logging.getLogger("hypobot.console")
 
@@ -76,6 +78,8 @@ Console commands (anything else you type goes to Hypobot the way Slack would sen
   reply H-1 <text>         reply in H-1's thread (Hypobot records it as evidence)
   thread H-1               show H-1's card and its thread
   home                     open Hypobot's App Home tab
+  board                    #general's board, as its canvas shows it (/hypothesis board
+                           turns it on)
   jobs run nudges|digests|outbox [--at 2026-12-01T09:30Z]
                            one pass of a scheduled job, now or after moving the clock to --at
   now [+3d | 2026-12-01T09:30Z]
@@ -313,6 +317,8 @@ class Console:
             await self._thread(rest.strip())
         elif word == "home":
             await self._home()
+        elif word == "board":
+            await self._board()
         elif word == "jobs":
             await self._jobs(rest.strip())
         else:
@@ -558,6 +564,24 @@ class Console:
             elif message.get("thread_ts") == card_ts:
                 self.screen.in_thread(bet.channel_id, card_ts, message)
         self.screen.keep_buttons()
+
+    async def _board(self) -> None:
+        """The board's canvas as the fake Slack holds it (delivered first: what Hypobot
+        would have written by now)."""
+        await self.runtime.sender.drain()
+        await self.runtime.sender.deliver(now=self.clock())
+        canvas = self.fake.channel_canvas(CHANNEL_ID, team_id=TEAM_ID)
+        board = await boards.current(
+            self.runtime.answers.context, Actor(TEAM_ID, USER_ID, CHANNEL_ID)
+        )
+        if isinstance(board, Board):
+            canvas = board.canvas_id
+        if canvas is None or canvas not in self.fake.canvases:
+            self.note("#general has no board yet: /hypothesis board turns it on.")
+            return
+        if isinstance(board, Board) and not board.enabled:
+            self.note("The board is off (/hypothesis board turns it on again); as it was last:")
+        self.say(str(self.fake.canvases[canvas]["markdown"]).rstrip())
 
     async def _home(self) -> None:
         event = {

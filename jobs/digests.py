@@ -11,7 +11,7 @@ from typing import Any
 from bot.blocks.digest import digest_payload
 from jobs.fanout import for_each
 from ops import metrics
-from usecases import chasing, digests
+from usecases import boards, chasing, digests
 
 log = logging.getLogger("hypobot.digests")
 
@@ -20,6 +20,7 @@ log = logging.getLogger("hypobot.digests")
 class DigestReport:
     posted: list[str] = field(default_factory=list)  # "team/channel/date"
     quiet: int = 0
+    boards: int = 0  # boards queued for their daily rewrite
 
 
 async def run(now: datetime, *, owner: str) -> DigestReport:
@@ -40,6 +41,8 @@ async def run(now: datetime, *, owner: str) -> DigestReport:
         log.info("digest.queued", extra={"team_id": due.team_id, "day": str(due.day)})
 
     await for_each(await digests.due(now), settle)
+    # Boards move once a day at the same hour: ages and forecasts change on their own.
+    report.boards = await boards.refresh_daily(now)
     return report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.renderers import RENDERERS
+from bot.renderers import ON_FAILED, RENDERERS
 from jobs import scheduler
 from ops.settings import Settings
 from outbox import rows as outbox_store
@@ -17,7 +17,7 @@ from storage import claims, db
 async def run_job(settings: Settings, name: str, at: datetime) -> dict[str, Any]:
     """One pass, with a sender of its own (no Slack edge: a pass only sends)."""
     async with db.connected(settings.database_url):
-        sender = from_settings(settings, renderers=RENDERERS, clock=lambda: at)
+        sender = from_settings(settings, renderers=RENDERERS, on_failed=ON_FAILED, clock=lambda: at)
         sender.hear(DOORBELL)
         jobs = scheduler.Jobs(sender, clock=lambda: at, owner=scheduler.replica_id())
         try:

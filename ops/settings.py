@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     slack_workspace_post_burst: int = Field(default=40, ge=1)
     slack_channel_posts_per_second: float = Field(default=1.0, gt=0)
     slack_channel_post_burst: int = Field(default=3, ge=1)
+    # How fast boards are rewritten (canvases.edit, Slack's tier 3: 50+ a minute per
+    # workspace), and the least time between two rewrites of one board: the changes made
+    # meanwhile go out together in the next.
+    slack_canvas_edits_per_minute: float = Field(default=50.0, gt=0)
+    slack_canvas_edit_burst: int = Field(default=5, ge=1)
+    hypobot_board_every_s: float = Field(default=10.0, ge=0)
 
     @field_validator("slack_bot_token")
     @classmethod

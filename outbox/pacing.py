@@ -23,6 +23,12 @@ class Limits:
     channel_burst: int = 3
     workspace_rate: float = 20.0
     workspace_burst: int = 40
+    # Boards: canvases.edit per workspace (Slack's tier 3: 50+ a minute, SLACK_CANVAS_EDITS_
+    # PER_MINUTE, SLACK_CANVAS_EDIT_BURST), and one rewrite of a board at most every
+    # `board_every_s` (HYPOBOT_BOARD_EVERY_S): changes made meanwhile go out together.
+    canvas_rate: float = 50 / 60
+    canvas_burst: int = 5
+    board_every_s: float = 10.0
 
 
 class Bucket:
@@ -82,9 +88,11 @@ class Bucket:
 
 
 class Pacer:
-    """One bucket per workspace and one per channel. Workspaces never share a bucket, so a
-    busy or rate-limited workspace never slows another; a 429 holds back the whole workspace
-    for its Retry-After (Slack does not say which limit it hit)."""
+    """One bucket per workspace and one per channel for posts; for boards, one per board, one
+    per workspace for canvases.edit (its own Slack limit), and the workspace's. Workspaces
+    never share a bucket, so a busy or rate-limited workspace never slows another; a 429
+    holds back the whole workspace's posts for its Retry-After (Slack does not say which
+    limit it hit), or its canvas edits when an edit got it."""
 
     PRUNE_AT = 10_000  # buckets kept before idle ones are forgotten
 
@@ -93,36 +101,89 @@ class Pacer:
         self.clock = clock
         self._workspaces: dict[str, Bucket] = {}
         self._channels: dict[tuple[str, str], Bucket] = {}
+        self._canvases: dict[str, Bucket] = {}
+        self._boards: dict[tuple[str, str], Bucket] = {}
+
+    @staticmethod
+    def _get(
+        buckets: dict[Any, Bucket],
+        key: Any,
+        make: Callable[[], Bucket],
+        prune: Callable[[dict[Any, Bucket]], None],
+    ) -> Bucket:
+        bucket = buckets.get(key)
+        if bucket is None:
+            prune(buckets)
+            bucket = make()
+            buckets[key] = bucket
+        return bucket
 
     def workspace(self, team_id: str) -> Bucket:
-        bucket = self._workspaces.get(team_id)
-        if bucket is None:
-            self._prune(self._workspaces)
-            bucket = Bucket(self.limits.workspace_rate, self.limits.workspace_burst)
-            self._workspaces[team_id] = bucket
-        return bucket
+        limits = self.limits
+        return self._get(
+            self._workspaces,
+            team_id,
+            lambda: Bucket(limits.workspace_rate, limits.workspace_burst),
+            self._prune,
+        )
 
     def channel(self, team_id: str, channel_id: str) -> Bucket:
-        bucket = self._channels.get((team_id, channel_id))
-        if bucket is None:
-            self._prune(self._channels)
-            bucket = Bucket(self.limits.channel_rate, self.limits.channel_burst)
-            self._channels[(team_id, channel_id)] = bucket
-        return bucket
+        limits = self.limits
+        return self._get(
+            self._channels,
+            (team_id, channel_id),
+            lambda: Bucket(limits.channel_rate, limits.channel_burst),
+            self._prune,
+        )
 
-    def paused_for(self, team_id: str) -> float:
-        """Seconds the workspace is still held back by a 429."""
-        return max(0.0, self.workspace(team_id).paused_until - self.clock())
+    def canvas(self, team_id: str) -> Bucket:
+        limits = self.limits
+        return self._get(
+            self._canvases,
+            team_id,
+            lambda: Bucket(limits.canvas_rate, limits.canvas_burst),
+            self._prune,
+        )
+
+    def board(self, team_id: str, channel_id: str) -> Bucket:
+        every = self.limits.board_every_s
+        return self._get(
+            self._boards,
+            (team_id, channel_id),
+            lambda: Bucket(1 / every if every > 0 else 1e6, 1),
+            self._prune,
+        )
+
+    def lane(self, team_id: str, channel_id: str, *, canvas: bool) -> tuple[Bucket, ...]:
+        """The buckets a call takes a turn in, in order: the last holds a 429's pause."""
+        if canvas:
+            return (self.board(team_id, channel_id), self.workspace(team_id), self.canvas(team_id))
+        return (self.channel(team_id, channel_id), self.workspace(team_id))
+
+    def paused_for(self, team_id: str, *, canvas: bool = False) -> float:
+        """Seconds the workspace's posts (or canvas edits) are still held back by a 429."""
+        pauser = self.canvas(team_id) if canvas else self.workspace(team_id)
+        return max(0.0, pauser.paused_until - self.clock())
 
     def extra(self, team_id: str, channel_id: str) -> None:
         now = self.clock()
         self.channel(team_id, channel_id).extra(now)
         self.workspace(team_id).extra(now)
 
-    def limited(self, team_id: str, channel_id: str, retry_after: float) -> None:
+    def limited(
+        self, team_id: str, channel_id: str, retry_after: float, *, canvas: bool = False
+    ) -> None:
         now = self.clock()
-        self.channel(team_id, channel_id).limited(now, retry_after)
-        self.workspace(team_id).limited(now, retry_after)
+        held = (
+            (self.board(team_id, channel_id), self.canvas(team_id))
+            if canvas
+            else (
+                self.channel(team_id, channel_id),
+                self.workspace(team_id),
+            )
+        )
+        for bucket in held:
+            bucket.limited(now, retry_after)
 
     def _prune(self, buckets: dict[Any, Bucket]) -> None:
         if len(buckets) >= self.PRUNE_AT:

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from outbox.kinds import Kind
+from outbox.kinds import Kind, board_lane
 from storage import db
-from storage.models import Outbox
+from storage.models import Board, Outbox
 
 Ring = Callable[[str, str], None]  # (team_id, channel_id): rows were queued for it
 
@@ -106,3 +106,31 @@ def written(rows: Iterable[Outbox]) -> None:
     channels = {(row.team_id, row.channel_id) for row in rows}
     for team_id, channel_id in sorted(channels):
         db.after_commit(lambda team=team_id, channel=channel_id: DOORBELL.ring(team, channel))
+
+
+# A board refresh is queued unless one is waiting already: it is rendered when it is sent,
+# from the bets as they are then, so changes made meanwhile go out in the same edit.
+_REFRESH_BOARD = (
+    "INSERT INTO outbox (team_id, channel_id, kind, payload, status, attempts, "
+    "next_attempt_at, last_error, created_at) "
+    "SELECT ?, ?, ?, ?, 'pending', 0, ?, '', ? WHERE EXISTS (SELECT 1 FROM boards b "
+    "WHERE b.team_id = ? AND b.channel_id = ? AND b.enabled = ?) AND NOT EXISTS ("
+    "SELECT 1 FROM outbox o WHERE o.team_id = ? AND o.channel_id = ? AND o.kind = ? "
+    "AND o.status = 'pending') RETURNING id"
+)
+
+
+async def refresh_board(team_id: str, channel_id: str, *, now: datetime) -> bool:
+    """Queue the channel's board to be rewritten, if it has one that is on and no rewrite is
+    waiting (one statement, in the current unit of work); True when this queued it."""
+    lane = board_lane(channel_id)
+    moment = Outbox._meta.fields_map["created_at"].to_db_value(now, Outbox)
+    payload = Outbox._meta.fields_map["payload"].to_db_value({}, Outbox)
+    on = Board._meta.fields_map["enabled"].to_db_value(True, Board)
+    kind = Kind.BOARD.value
+    values = [team_id, lane, kind, payload, moment, moment]
+    values += [team_id, channel_id, on, team_id, lane, kind]
+    rows = await db.fetch(Outbox, _REFRESH_BOARD, values)
+    if rows:
+        db.after_commit(lambda: DOORBELL.ring(team_id, lane))
+    return bool(rows)

@@ -23,7 +23,7 @@ from ops import metrics
 from ops.settings import Settings
 from outbox import rows as store
 from outbox.clients import SlackClients, for_settings
-from outbox.kinds import Kind
+from outbox.kinds import CANVAS_KINDS, Kind
 from outbox.pacing import MARGIN_S, Bucket, Limits, Pacer
 from outbox.queue import Doorbell
 from outbox.rows import AWAITING_INVITE, INVITE_ASKED
@@ -51,6 +51,9 @@ PERMANENT = frozenset(
         "message_not_found",
         "cant_update_message",
         "team_access_not_granted",
+        "canvas_not_found",
+        "canvas_disabled_user_team",
+        "free_teams_cannot_edit_standalone_canvases",
     }
 )
 METADATA_TYPE = "hypobot_outbox"
@@ -88,8 +91,27 @@ class Post:
     update_ts: str | None = None
 
 
+@dataclass(frozen=True)
+class CanvasEdit:
+    """A canvas rewritten whole (canvases.edit, one `replace` of its document): sending it
+    again changes nothing, so it is never looked for before a retry."""
+
+    canvas_id: str
+    markdown: str
+
+    def changes(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "operation": "replace",
+                "document_content": {"type": "markdown", "markdown": self.markdown},
+            }
+        ]
+
+
 # Renders a row of a kind whose message is made when it is sent; None: nothing to send.
-Render = Callable[[Outbox, datetime], Awaitable[Post | None]]
+Render = Callable[[Outbox, datetime], Awaitable[Post | CanvasEdit | None]]
+# What a row's kind does when Slack refuses the row for good (the error's code, and now).
+OnFailed = Callable[[Outbox, str, datetime], Awaitable[None]]
 
 
 class _NotInvited(Exception):
@@ -135,6 +157,10 @@ class _Seconds:
             value = self.last + (now - self.last_at)
         self.last, self.last_at = value, now
         return value
+
+
+def _on_canvas(row: Outbox) -> bool:
+    return Kind(row.kind) in CANVAS_KINDS
 
 
 def _look_again(now: datetime, card_due: datetime | None) -> datetime:
@@ -223,12 +249,14 @@ class Sender:
         clients: SlackClients,
         *,
         renderers: Mapping[Kind, Render],
+        on_failed: Mapping[Kind, OnFailed] | None = None,
         clock: Callable[[], datetime] = _now,
         most_wait_s: float = MOST_WAIT_S,
         limits: Limits | None = None,
     ) -> None:
         self.clients = clients
         self.renderers = renderers
+        self.on_failed = on_failed or {}
         self.clock = clock
         self.most_wait_s = most_wait_s
         self.pacer = Pacer(limits or Limits(), clock=_Seconds(clock))
@@ -424,7 +452,7 @@ class Sender:
         waited = 0.0
         while True:
             moment = now or self.clock()
-            paused = self.pacer.paused_for(row.team_id)
+            paused = self.pacer.paused_for(row.team_id, canvas=_on_canvas(row))
             if paused > max(PAUSE_GRACE_S, self.most_wait_s - waited):  # a long 429: next pass
                 until = moment + timedelta(seconds=paused)
                 await self._put_back([row], until)
@@ -437,7 +465,7 @@ class Sender:
                 return until
             if retry_after is None:
                 return None
-            self.pacer.limited(row.team_id, row.channel_id, retry_after)
+            self.pacer.limited(row.team_id, row.channel_id, retry_after, canvas=_on_canvas(row))
             if waited + retry_after > self.most_wait_s:
                 until = moment + timedelta(seconds=retry_after)
                 await store.mark_retry(row, at=until, error="ratelimited", count_attempt=False)
@@ -448,11 +476,14 @@ class Sender:
             waited += retry_after
 
     async def _turn(self, row: Outbox, deadline: float) -> list[Bucket]:
-        """Wait for the row's turn in its channel's bucket, then in its workspace's (whose
-        429 pause holds back every channel); returns the buckets whose turns it took.
-        Raises _NotYet when a turn would come after `deadline` (monotonic: the rows' lease)."""
-        team, channel = row.team_id, row.channel_id
-        workspace = self.pacer.workspace(team)
+        """Wait for the row's turn in each bucket of its lane (a post: its channel's, then its
+        workspace's; a board: its own, the workspace's, then the workspace's canvas edits'),
+        the lane's last bucket holding a 429's pause for all; returns the buckets whose turns
+        it took. Raises _NotYet when a turn would come after `deadline` (monotonic: the rows'
+        lease)."""
+        team, canvas = row.team_id, _on_canvas(row)
+        lane = self.pacer.lane(team, row.channel_id, canvas=canvas)
+        pauser = lane[-1]
         taken: list[Bucket] = []
 
         def too_late(delay: float) -> _NotYet | None:
@@ -462,15 +493,15 @@ class Sender:
                 bucket.unused()
             return _NotYet(delay)
 
-        for bucket in (self.pacer.channel(team, channel), workspace):
+        for bucket in lane:
             now = self.pacer.clock()
-            if late := too_late(bucket.turn(now, workspace.paused_until) - now):
+            if late := too_late(bucket.turn(now, pauser.paused_until) - now):
                 raise late
-            start = bucket.reserve(now, workspace.paused_until)
+            start = bucket.reserve(now, pauser.paused_until)
             taken.append(bucket)
             if start > now:
                 await asyncio.sleep(start - now)
-        while (paused := self.pacer.paused_for(team)) > 0:  # a 429 came while it waited
+        while (paused := self.pacer.paused_for(team, canvas=canvas)) > 0:  # a 429 meanwhile
             if late := too_late(paused):
                 raise late
             await asyncio.sleep(paused + MARGIN_S)
@@ -638,7 +669,10 @@ class Sender:
         if render is not None:  # made from what the row points at, as it is now
             post = await render(row, now)
             if post is None:
-                return None  # its bet was purged: nothing to show
+                return None  # what it shows is gone (a purged bet, a board turned off)
+            if isinstance(post, CanvasEdit):
+                await client.canvases_edit(canvas_id=post.canvas_id, changes=post.changes())
+                return None
             payload = post.payload
             if post.update_ts:
                 response = await client.chat_update(
@@ -698,6 +732,9 @@ class Sender:
                 "outbox.failed",
                 extra={"outbox_id": row.id, "error": code, "permanent": code in PERMANENT},
             )
+            failed = self.on_failed.get(Kind(row.kind))
+            if failed is not None:
+                await failed(row, code, now)
         return None
 
     async def _retry_or_fail(
@@ -718,6 +755,7 @@ def from_settings(
     settings: Settings,
     *,
     renderers: Mapping[Kind, Render],
+    on_failed: Mapping[Kind, OnFailed] | None = None,
     clock: Callable[[], datetime] = _now,
     clients: SlackClients | None = None,
 ) -> Sender:
@@ -726,11 +764,15 @@ def from_settings(
     return Sender(
         clients or for_settings(settings),
         renderers=renderers,
+        on_failed=on_failed,
         clock=clock,
         limits=Limits(
             channel_rate=settings.slack_channel_posts_per_second,
             channel_burst=settings.slack_channel_post_burst,
             workspace_rate=settings.slack_workspace_posts_per_second,
             workspace_burst=settings.slack_workspace_post_burst,
+            canvas_rate=settings.slack_canvas_edits_per_minute / 60,
+            canvas_burst=settings.slack_canvas_edit_burst,
+            board_every_s=settings.hypobot_board_every_s,
         ),
     )

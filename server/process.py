@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 
 from api import application as api_application
 from bot.app import build
-from bot.renderers import RENDERERS
+from bot.renderers import ON_FAILED, RENDERERS
 from bot.runtime import Runtime
 from ops.settings import Settings
 from outbox.clients import SlackClients
@@ -66,7 +66,9 @@ def assemble(
     """The process's parts, wired: rows queued in any unit of work ring the sender once
     committed, and it starts when the acks and answers people wait for are out."""
     backlog = Backlog()
-    sender = from_settings(settings, renderers=RENDERERS, clock=clock, clients=clients)
+    sender = from_settings(
+        settings, renderers=RENDERERS, on_failed=ON_FAILED, clock=clock, clients=clients
+    )
     sender.hear(DOORBELL, when=backlog.when_idle)
     app, runtime = build(settings, sender=sender, backlog=backlog, clock=clock)
     return Process(app, runtime, backlog)

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
+from storage import db
 from storage.bets import take_bet_numbers, write_event
 from storage.models import Bet, Channel, Event, Evidence, Workspace
 
@@ -213,9 +212,10 @@ async def import_bets(
     come before its original in the file. Raises `PivotMissing` (nothing written) when a
     pivot's original is no longer there: check `pivot_targets` first.
 
-    No card is queued: the outbox gets nothing, so Slack hears nothing of the import.
+    No card is queued: Slack hears nothing of the import but for the channels' boards
+    (queued by the caller in the same unit of work).
     """
-    async with in_transaction():
+    async with db.unit_of_work():
         # Plain get-or-create inside the transaction: a concurrent insert of the same row
         # fails the whole import (nothing written) rather than half of it.
         if await Workspace.get_or_none(team_id=team_id) is None:

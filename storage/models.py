@@ -267,3 +267,22 @@ class ApiRequest(Model):
     class Meta:
         table = "api_requests"
         unique_together = (("team_id", "idempotency_key"),)
+
+
+class Board(Model):
+    """A channel's board: the canvas Hypobot keeps its bets in (`/hypothesis board`)."""
+
+    id = fields.IntField(primary_key=True)
+    team_id = fields.CharField(max_length=32)
+    channel_id = fields.CharField(max_length=32)
+    canvas_id = fields.CharField(max_length=32)
+    channel_canvas = fields.BooleanField()  # the channel's own canvas, or one shared with it
+    enabled = fields.BooleanField(default=True)  # off: no longer updated (the canvas stays)
+    owner_id = fields.CharField(max_length=32)  # who turned it on: told if it is deleted
+    refreshed_on = fields.CharField(max_length=10, null=True)  # local day of the daily refresh
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "boards"
+        unique_together = (("team_id", "channel_id"),)

@@ -115,6 +115,9 @@ def hypobot_settings(fake: FakeSlack, database: str, **overrides: Any) -> Settin
         # pacing (tests/jobs/test_outbox.py) set Slack's limits.
         "slack_channel_post_burst": 1000,
         "slack_workspace_post_burst": 1000,
+        # Boards: a rewrite at most every 0.2 s instead of 10 s, for the same reason; the
+        # tests of coalescing set their own.
+        "hypobot_board_every_s": 0.2,
     }
     return Settings(**(values | overrides))
 

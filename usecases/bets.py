@@ -252,7 +252,7 @@ async def create(
         # The workspace's key lock is taken here and held to commit: the bet, its event
         # and its views' outbox rows are written with the number (one statement on
         # PostgreSQL), and nothing else before commit.
-        new_views = views.new_bet(actor.team_id, draft.channel_id, now=now)
+        new_views = await views.new_bet(actor.team_id, draft.channel_id, now=now)
         bet = await store.create_bet(
             actor.team_id,
             now=now,

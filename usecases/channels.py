@@ -10,6 +10,8 @@ from bets.hours import format_clock
 from bets.timing import ChannelRules
 from storage import bets as bet_store
 from storage import channels as store
+from storage import db
+from usecases import views
 from usecases.context import Actor, Context
 from usecases.flow import rules_of
 from usecases.results import Refused, Why
@@ -57,14 +59,16 @@ async def settings(
         return Refused(Why.NO_CHANNEL)
     now = ctx.clock()
     if changes:
-        channel = await store.apply_settings(
-            actor.team_id,
-            actor.channel_id,
-            _columns(changes),
-            actor_id=actor.user_id,
-            now=now,
-            default_timezone=ctx.default_timezone,
-        )
+        async with db.unit_of_work():
+            channel = await store.apply_settings(
+                actor.team_id,
+                actor.channel_id,
+                _columns(changes),
+                actor_id=actor.user_id,
+                now=now,
+                default_timezone=ctx.default_timezone,
+            )
+            await views.channel_changed(actor.team_id, actor.channel_id, now=now)
     else:
         channel = await bet_store.ensure_channel(
             actor.team_id, actor.channel_id, now=now, timezone=ctx.default_timezone

@@ -210,7 +210,9 @@ async def record(team_id: str, plans: list[Planned], *, now: datetime, owner: st
                     )
                     carded.add(plan.bet.id)
                 messages.append(plan.message(now))
-                messages += views.follow([plan.bet], event=plan.kind.value, now=now)
+            for kind in kinds:
+                chased = [plan.bet for plan in done if plan.kind is kind]
+                messages += await views.follow(chased, event=kind.value, now=now)
             await queue.put(messages)
             await store.write_events([plan.event(now) for plan in done])
     for kind in kinds:

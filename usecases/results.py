@@ -35,6 +35,7 @@ class Why(StrEnum):
     NO_CHANNEL = "no_channel"  # needs to run in a channel
     NO_BETS_HERE = "no_bets_here"
     NO_HYPOTHESIS = "no_hypothesis"  # no change or no outcome: not a bet yet
+    NO_BOARD = "no_board"  # `board off` where no board was turned on
 
 
 @dataclass(frozen=True)

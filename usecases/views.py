@@ -1,7 +1,8 @@
 """The one fan-out point: whatever changes a bet (a command, a button, a form, a thread
 reply, the API, a workflow step, an import, a job) writes the change's event here, and in
-the same unit of work queues every view of the bet that must follow it. A new view is one
-more line in `_views`; no use case names a view itself.
+the same unit of work queues every view of the bet that must follow it: its card, and its
+channel's board when that is on. A new view is one more line here; no use case names a
+view itself.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ def _views(
     return views
 
 
-def new_bet(team_id: str, channel_id: str, *, now: datetime) -> list[Outbox]:
-    """The views of a bet being created (its id is filled in when it is written)."""
+async def new_bet(team_id: str, channel_id: str, *, now: datetime) -> list[Outbox]:
+    """The views of a bet being created: its channel's board is queued now (before the
+    workspace's key lock is taken: it is rendered after commit anyway), the rest are
+    returned as drafts to write with the bet (its id is filled in then)."""
+    await queue.refresh_board(team_id, channel_id, now=now)
     return _views(team_id, channel_id, None, event="created", now=now)
 
 
@@ -71,16 +75,26 @@ async def changed(
         data=data,
     )
     await queue.put([*_views(bet.team_id, bet.channel_id, bet.id, event=kind, now=now), *messages])
+    await queue.refresh_board(bet.team_id, bet.channel_id, now=now)
 
 
-def follow(bets: Iterable[BetFacts], *, event: str, now: datetime) -> list[Outbox]:
+async def follow(bets: Iterable[BetFacts], *, event: str, now: datetime) -> list[Outbox]:
     """The views of several bets changed at once by a job (whose events it writes in bulk
-    itself), to queue with its own rows."""
+    itself): their boards are queued now, the rest returned to queue with its own rows."""
+    bets = list(bets)
+    for team_id, channel_id in sorted({(bet.team_id, bet.channel_id) for bet in bets}):
+        await queue.refresh_board(team_id, channel_id, now=now)
     return [
         view
         for bet in bets
         for view in _views(bet.team_id, bet.channel_id, bet.id, event=event, now=now)
     ]
+
+
+async def channel_changed(team_id: str, channel_id: str, *, now: datetime) -> None:
+    """Something every bet of a channel shows changed (its settings, an import): its views
+    of them all follow (the cards are left as they are: they show no setting)."""
+    await queue.refresh_board(team_id, channel_id, now=now)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from tortoise import Tortoise
 from bets.evidence import Verdict
 from console.purge import REFUSED, purge_workspace
 from storage import bets, claims
+from storage import boards as board_store
 from storage import installations as installation_store
 from storage import purge as store
 from storage.installations import InstalledBot, TokenCipher
@@ -54,6 +55,9 @@ async def a_workspace_with_everything(team_id: str) -> None:
         installed_at=NOW,
     )
     await installation_store.save(installed, TokenCipher(Fernet.generate_key().decode()), now=NOW)
+    await board_store.turned_on(
+        team_id, "C1", canvas_id=f"F{team_id}", channel_canvas=True, owner_id="U1", now=NOW
+    )
 
 
 class Terminal(io.StringIO):
