@@ -1,6 +1,6 @@
-"""The HTTP API's per-token rate limit: a token bucket per token, in this process's memory
-(each replica limits on its own; a limit that must hold across replicas belongs in front of
-them, at the proxy)."""
+"""The HTTP API's per-token rate limit, one for all replicas: a token bucket per token kept
+as a row every replica updates atomically (storage/shared.py), so N replicas behind a
+proxy still hold a token to its rate."""
 
 from __future__ import annotations
 
@@ -8,25 +8,22 @@ import math
 import time
 from collections.abc import Callable
 
+from storage import shared
 
-class Buckets:
-    """`rate` calls a second per key, up to `burst` at once."""
+
+class TokenRate:
+    """`rate` calls a second per token, up to `burst` at once."""
 
     def __init__(
-        self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self, *, rate: float, burst: int, clock: Callable[[], float] = time.time
     ) -> None:
         self.rate = rate
-        self.burst = float(burst)
+        self.burst = burst
         self.clock = clock
-        self._buckets: dict[int, tuple[float, float]] = {}  # key → (tokens, as of)
 
-    def take(self, key: int) -> int:
+    async def take(self, team_id: str, token_id: int) -> int:
         """0 when a call may go ahead now (and count it), else the whole seconds to wait."""
-        now = self.clock()
-        tokens, since = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - since) * self.rate)
-        if tokens >= 1.0:
-            self._buckets[key] = (tokens - 1.0, now)
-            return 0
-        self._buckets[key] = (tokens, now)
-        return max(1, math.ceil((1.0 - tokens) / self.rate))
+        wait = await shared.take(
+            team_id, f"api:{token_id}", now=self.clock(), rate=self.rate, burst=self.burst
+        )
+        return 0 if wait <= 0 else max(1, math.ceil(wait))

@@ -27,7 +27,7 @@ from api.bodies import (
     dumped,
 )
 from api.flow import flow_of, forecast_fields
-from api.limits import Buckets
+from api.limits import TokenRate
 from bets.evidence import Verdict
 from bets.keys import format_key, parse_key
 from bets.lifecycle import Move, MoveRequest, State
@@ -83,7 +83,7 @@ def _not_found(number: int | None, key: str) -> Refusal:
 class Api:
     def __init__(self, ctx: Context, settings: Settings) -> None:
         self.ctx = ctx
-        self.buckets = Buckets(rate=settings.hypobot_api_rate, burst=settings.hypobot_api_burst)
+        self.rate = TokenRate(rate=settings.hypobot_api_rate, burst=settings.hypobot_api_burst)
 
     # --- on the way in ------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ class Api:
         try:
             if request.path != f"{PREFIX}/openapi.json":
                 caller = await self._caller(request)
-                wait = self.buckets.take(caller.token_id)
+                wait = await self.rate.take(caller.team_id, caller.token_id)
                 if wait:
                     raise _refuse(
                         429,

@@ -4,8 +4,12 @@ per channel with a burst of 3 and, per workspace, 20 a second with a burst of 40
 429 with Retry-After beyond that.
 
     python -m bench.pacing [--quick] [--workspace-rate 20] [--workspace-burst 40] [--compare]
+    python -m bench.pacing --replicas 3 [--kill-one-after 3]
 
 Scenarios: 200 channels of one workspace; 1,000 channels across 10 workspaces (100 each).
+With --replicas N: 600 channels of one workspace, and 1,000 across 10 workspaces, sent by N
+senders at once, each in its own process, as N replicas on one PostgreSQL would; with
+--kill-one-after S, one of them is killed (SIGKILL) S seconds in.
 Prints per scenario: messages delivered, total time, the floor (the time the fake's limits
 allow), total / floor, 429 answers and their share of the posts, lost and duplicated.
 Targets: <= 1.1 x the floor, <= 2 % of posts answered 429, 0 lost, 0 duplicated.
@@ -40,6 +44,7 @@ TARGET_RATIO = 1.1
 TARGET_429_SHARE = 0.02
 DEADLINE_S = 300
 SCENARIOS = ((1, 200), (10, 100))  # (workspaces, channels in each)
+REPLICA_SCENARIOS = ((1, 600), (10, 100))
 QUICK = ((1, 60), (3, 60))
 
 
@@ -77,6 +82,8 @@ class Result:
     workspaces: int
     channels: int
     paced: bool
+    replicas: int = 1
+    killed: bool = False
     queued: int = 0
     delivered: int = 0
     total_s: float = 0.0
@@ -200,7 +207,7 @@ async def deliver_everything(sender: Sender, interval: float) -> tuple[int, bool
     passes = 0
     while time.monotonic() < deadline:
         started = time.monotonic()
-        await sender.deliver(now=datetime.now(UTC))
+        report = await sender.deliver(now=datetime.now(UTC))
         passes += 1
         pending = (
             await Outbox.filter(status__in=("pending", "sending"))
@@ -210,21 +217,31 @@ async def deliver_everything(sender: Sender, interval: float) -> tuple[int, bool
         if pending is None:
             return passes, True
         due_in = (pending.next_attempt_at - datetime.now(UTC)).total_seconds()
+        if not (report.sent or report.retried or report.failed):
+            due_in = interval  # nothing here was ours to send: another replica's workspace
         await asyncio.sleep(max(due_in, started + interval - time.monotonic(), 0.02))
     return passes, False
 
 
-async def scenario(
-    workspaces: int, channels: int, limits: SlackLimits, *, paced: bool, interval: float
-) -> Result:
-    result = Result(workspaces, channels, paced)
-    ours = (
-        Limits(
-            limits.channel_rate, limits.channel_burst, limits.workspace_rate, limits.workspace_burst
-        )
-        if paced
-        else Limits(1e6, 10**6, 1e6, 10**6)
+def our_limits(limits: SlackLimits, *, paced: bool) -> Limits:
+    if not paced:
+        return Limits(1e6, 10**6, 1e6, 10**6)
+    return Limits(
+        limits.channel_rate, limits.channel_burst, limits.workspace_rate, limits.workspace_burst
     )
+
+
+async def scenario(
+    workspaces: int,
+    channels: int,
+    limits: SlackLimits,
+    *,
+    paced: bool,
+    interval: float,
+    replicas: int = 1,
+    kill_after: float | None = None,
+) -> Result:
+    result = Result(workspaces, channels, paced, replicas, kill_after is not None)
     async with (
         common.postgres_database("pacing") as url,
         fake_slack(limits, workspaces, channels) as (api, fake_pid),
@@ -234,12 +251,23 @@ async def scenario(
         clients = InstalledWorkspaces(_token, api)
         try:
             result.queued = await queue(workspaces, channels, datetime.now(UTC))
-            sender = Sender(clients, renderers={}, limits=ours)
             cpu = {"bench (the outbox)": time.process_time(), "fake Slack": 0.0}
             cpu["fake Slack"] = common.cpu_seconds(fake_pid)
             cpu["PostgreSQL"] = await postgres_cpu()
             begin = time.monotonic()
-            result.passes, result.finished = await deliver_everything(sender, interval)
+            if replicas == 1:
+                sender = Sender(clients, renderers={}, limits=our_limits(limits, paced=paced))
+                result.passes, result.finished = await deliver_everything(sender, interval)
+            else:
+                result.passes, result.finished = await run_replicas(
+                    url,
+                    api,
+                    limits,
+                    paced=paced,
+                    interval=interval,
+                    count=replicas,
+                    kill_after=kill_after,
+                )
             result.total_s = time.monotonic() - begin
             result.cpu_s = {
                 "bench (the outbox)": time.process_time() - cpu["bench (the outbox)"],
@@ -248,10 +276,96 @@ async def scenario(
             }
             await check(result, api, limits)
             result.posts_between = [at - begin for at in result.posts_between]
+            if replicas > 1 and result.posts_between:
+                # until the last message was in Slack: the replicas' own exits (after their
+                # next pass found nothing left) are not part of the delivery
+                result.total_s = result.posts_between[1]
         finally:
             await clients.close()
             await db.disconnect()
     return result
+
+
+# --- replicas, each a process of its own ----------------------------------------------------
+
+
+async def run_replicas(
+    url: str,
+    api: str,
+    limits: SlackLimits,
+    *,
+    paced: bool,
+    interval: float,
+    count: int,
+    kill_after: float | None,
+) -> tuple[float, tuple[int, bool]]:
+    """`count` senders at once, as replicas on one database; the first killed with SIGKILL
+    `kill_after` seconds in. Returns when they started (monotonic: once every process had
+    started up and connected, when they were all told to go), and (passes of all of them,
+    whether every row was sent)."""
+    args = ["--as-replica", "--database", url, "--api", api, "--interval", str(interval)]
+    args += [
+        "--channel-rate",
+        str(limits.channel_rate),
+        "--channel-burst",
+        str(limits.channel_burst),
+    ]
+    args += ["--workspace-rate", str(limits.workspace_rate)]
+    args += ["--workspace-burst", str(limits.workspace_burst)]
+    if not paced:
+        args.append("--compare")
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.pacing",
+            *args,
+            cwd=common.ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    for process in processes:  # each says it is ready: started up and connected
+        assert process.stdout is not None
+        await process.stdout.readline()
+    begin = time.monotonic()
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
+        await process.stdin.drain()
+    if kill_after is not None:
+        await asyncio.sleep(kill_after)
+        processes[0].kill()
+    outputs = await asyncio.gather(*(process.communicate() for process in processes))
+    passes = sum(int(out.decode().strip() or 0) for out, _ in outputs)
+    left = await Outbox.filter(status__in=("pending", "sending")).count()
+    return begin, (passes, left == 0)
+
+
+async def replica(args: argparse.Namespace) -> None:
+    """One replica's sender: outbox passes until nothing is left to send; prints its passes."""
+    limits = SlackLimits(
+        args.channel_rate, args.channel_burst, args.workspace_rate, args.workspace_burst
+    )
+    await db.connect(args.database, upgrade=False)
+    clients = InstalledWorkspaces(_token, args.api)
+    try:
+        sender = Sender(clients, renderers={}, limits=our_limits(limits, paced=not args.compare))
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        began = time.monotonic()
+        passes, _ = await deliver_everything(sender, args.interval)
+        print(
+            f"  a sender: {passes} passes, {sender.background.sent} sent by rings, "
+            f"done after {time.monotonic() - began:.2f} s",
+            file=sys.stderr,
+        )
+        await sender.stop()
+    finally:
+        await clients.close()
+        await db.disconnect()
+    print(passes, flush=True)
 
 
 async def _token(team_id: str) -> str:
@@ -290,9 +404,10 @@ def rows_of(result: Result) -> list[Any]:
         and result.duplicated == 0
         and result.finished
     )
+    senders = f"{result.replicas} senders" + (", one killed" if result.killed else "")
     return [
         f"{result.workspaces} x {result.channels}",
-        "paced" if result.paced else "unpaced",
+        ("paced" if result.paced else "unpaced") + f", {senders}",
         f"{result.delivered:,}/{result.queued:,}",
         round(result.total_s, 2),
         round(result.floor_s, 2),
@@ -329,13 +444,24 @@ async def main(args: argparse.Namespace) -> None:
         args.channel_rate, args.channel_burst, args.workspace_rate, args.workspace_burst
     )
     results = []
-    for workspaces, channels in QUICK if args.quick else SCENARIOS:
+    scenarios = QUICK if args.quick else REPLICA_SCENARIOS if args.replicas > 1 else SCENARIOS
+    for workspaces, channels in scenarios:
         for paced in (True, False) if args.compare else (True,):
             print(
-                f"  {workspaces} x {channels}, {'paced' if paced else 'unpaced'}…", file=sys.stderr
+                f"  {workspaces} x {channels}, {'paced' if paced else 'unpaced'}, "
+                f"{args.replicas} sender(s)…",
+                file=sys.stderr,
             )
             results.append(
-                await scenario(workspaces, channels, limits, paced=paced, interval=args.interval)
+                await scenario(
+                    workspaces,
+                    channels,
+                    limits,
+                    paced=paced,
+                    interval=args.interval,
+                    replicas=args.replicas,
+                    kill_after=args.kill_one_after,
+                )
             )
     print(
         f"\nOutbox delivery of one message per channel, PostgreSQL, fake Slack in its own process "
@@ -372,7 +498,20 @@ def arguments() -> argparse.Namespace:
         default=float(INTERVALS["outbox"]),
         help="seconds between outbox passes (hypobot serve's)",
     )
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="senders at once, each in its own process"
+    )
+    parser.add_argument(
+        "--kill-one-after",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --replicas: SIGKILL one of them S seconds in",
+    )
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--as-replica", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--api", help=argparse.SUPPRESS)
     parser.add_argument("--workspaces", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--channels", type=int, default=200, help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -388,5 +527,7 @@ if __name__ == "__main__":
             arguments_given.workspace_burst,
         )
         asyncio.run(serve_fake(limits_given, arguments_given.workspaces, arguments_given.channels))
+    elif arguments_given.as_replica:
+        asyncio.run(replica(arguments_given))
     else:
         asyncio.run(main(arguments_given))

@@ -83,7 +83,7 @@ async def _sweep_channel(
             plans.append(chasing.escalation_plan(bet, decision, payload))
     if not plans:
         return False
-    done = await chasing.record(sweep.team_id, plans, now=now, owner=owner)
+    done = await chasing.record(decided, plans, now=now, owner=owner)
     for plan in done:
         if plan.kind is chasing.Kind.NUDGE:
             report.nudged += 1

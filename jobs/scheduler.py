@@ -21,7 +21,7 @@ from outbox.sender import DeliveryReport, Sender
 log = logging.getLogger("hypobot.scheduler")
 
 # name -> seconds between passes
-INTERVALS = {"nudges": 300, "digests": 60, "outbox": 5}
+INTERVALS = {"nudges": 300, "digests": 60, "outbox": 2}
 
 
 def replica_id() -> str:

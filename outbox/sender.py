@@ -6,10 +6,12 @@ even after a sender died between sending and marking."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import math
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -28,11 +30,20 @@ from outbox.pacing import MARGIN_S, Bucket, Limits, Pacer
 from outbox.queue import Doorbell
 from outbox.rows import AWAITING_INVITE, INVITE_ASKED
 from storage import bets as bet_store
+from storage import shared
+from storage.db import UNREACHABLE as DATABASE_ERRORS
 from storage.models import Outbox
 
 log = logging.getLogger("hypobot.outbox")
 
 LEASE = timedelta(seconds=60)
+# One replica sends a workspace's messages at a time, under this lease, renewed while it
+# sends once less than SENDING_LEASE_RENEW is left. 30 s: long enough that a busy replica
+# (a stalled event loop, a slow database) keeps it from one renewal to the next; short
+# enough that when it dies another takes its workspaces over within half a minute (its rows
+# wait that long, nothing is lost: they stay in the outbox).
+SENDING_LEASE = timedelta(seconds=30)
+SENDING_LEASE_RENEW = timedelta(seconds=20)
 MAX_ATTEMPTS = 10
 # Errors that no retry will fix: record them on the row and stop.
 PERMANENT = frozenset(
@@ -253,10 +264,13 @@ class Sender:
         clock: Callable[[], datetime] = _now,
         most_wait_s: float = MOST_WAIT_S,
         limits: Limits | None = None,
+        owner: str | None = None,
     ) -> None:
         self.clients = clients
         self.renderers = renderers
         self.on_failed = on_failed or {}
+        self.owner = owner or f"sender-{uuid.uuid4().hex[:12]}"  # who holds its leases
+        self._leases: dict[str, float] = {}  # workspace → when our lease ends (monotonic)
         self.clock = clock
         self.most_wait_s = most_wait_s
         self.pacer = Pacer(limits or Limits(), clock=_Seconds(clock))
@@ -354,6 +368,10 @@ class Sender:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._leases:  # the next replica need not wait for them to lapse
+            self._leases.clear()
+            with contextlib.suppress(*DATABASE_ERRORS):
+                await shared.release(self.owner)
 
     async def deliver(
         self,
@@ -390,9 +408,20 @@ class Sender:
         return task
 
     def _retire(self, channel: tuple[str, str], task: asyncio.Task[Any] | None) -> None:
-        """`task` no longer sends for `channel`: a new sender may start there."""
+        """`task` no longer sends for `channel`: a new sender may start there. When it was the
+        workspace's last, the workspace's sending lease goes back: another replica's rows
+        for it need not wait for the lease to lapse."""
         if task is not None and self._active.get(channel) is task:
             del self._active[channel]
+            team_id = channel[0]
+            if team_id in self._leases and not any(team == team_id for team, _ in self._active):
+                del self._leases[team_id]
+                release = asyncio.create_task(self._release(team_id))
+                release.add_done_callback(_log_failure)
+
+    async def _release(self, team_id: str) -> None:
+        with contextlib.suppress(*DATABASE_ERRORS):
+            await shared.release(self.owner, team_id=team_id)
 
     async def _send_rows(
         self,
@@ -405,6 +434,8 @@ class Sender:
         while True:
             if channel is not None:
                 self._more.discard(channel)  # this claim takes whatever was queued until now
+                if not await self._sends_for(channel[0]):
+                    return  # another replica sends this workspace's messages now
             rows = await store.claim(
                 now=now or self.clock(),
                 lease=LEASE,
@@ -414,6 +445,10 @@ class Sender:
             )
             if not rows:
                 return
+            if channel is None:  # rows by id: of a workspace this replica may send for
+                mine = [row for row in rows if await self._sends_for(row.team_id)]
+                await self._put_back([row for row in rows if row not in mine], now or self.clock())
+                rows = mine
             leased_until = time.monotonic() + LEASE.total_seconds() - LEASE_MARGIN_S
             index = 0
             drained = len(rows) < CHUNK  # nothing more was due when this chunk was taken
@@ -513,6 +548,23 @@ class Sender:
         """Unsent claimed rows back to pending, due `at`, for a loop or pass to re-take."""
         for row in rows:
             await store.mark_retry(row, at=at, error=error or row.last_error, count_attempt=False)
+
+    async def _sends_for(self, team_id: str) -> bool:
+        """Whether this replica sends the workspace's messages now: it holds the workspace's
+        sending lease (storage/shared.py), renewed while it sends. One sender per workspace
+        at a time keeps the workspace's pace, whatever the number of replicas; a replica
+        that dies holding it is replaced once the lease lapses (SENDING_LEASE)."""
+        expires = self._leases.get(team_id, -math.inf)
+        if expires - time.monotonic() > SENDING_LEASE_RENEW.total_seconds():
+            return True
+        # On the sender's clock, as the rows' own leases are: every replica reads the same one.
+        held = await shared.lease(team_id, self.owner, now=self.clock(), length=SENDING_LEASE)
+        if held:
+            self._leases[team_id] = time.monotonic() + SENDING_LEASE.total_seconds()
+        else:
+            self._leases.pop(team_id, None)
+            metrics.outbox_delivery("not_ours")
+        return held
 
     async def invited(self, team_id: str, channel_id: str) -> int:
         """Hypobot was invited to (or joined) a channel: what waited for it is due now, and

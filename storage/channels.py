@@ -54,6 +54,12 @@ async def apply_settings(
     return channel
 
 
+async def lock(team_id: str, channel_id: str) -> None:
+    """Lock the channel's row for the rest of the unit of work (its nudge budget is counted
+    under it: replicas sweeping the channel at once take turns here)."""
+    await Channel.filter(team_id=team_id, channel_id=channel_id).select_for_update().first()
+
+
 async def bets_for_metrics(team_id: str, channel_id: str, *, since: datetime) -> list[BetFacts]:
     """Open bets, bets closed since `since` and bets whose recorded forecast (F6) falls
     since then, as plain values: one query, however many bets (every figure over a window

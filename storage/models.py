@@ -286,3 +286,30 @@ class Board(Model):
     class Meta:
         table = "boards"
         unique_together = (("team_id", "channel_id"),)
+
+
+class SenderLease(Model):
+    """Which replica sends a workspace's messages now: one at a time, so that its pace under
+    Slack's limits holds whatever the number of replicas (a lapsed lease is taken over)."""
+
+    team_id = fields.CharField(max_length=32, primary_key=True)
+    owner = fields.CharField(max_length=96)
+    lease_until = fields.DatetimeField()
+
+    class Meta:
+        table = "sender_leases"
+
+
+class Pace(Model):
+    """A rate limit every replica shares, kept as a generic cell rate: the instant (epoch
+    seconds) the next call would find the bucket full, and whether the last call may go."""
+
+    id = fields.IntField(primary_key=True)
+    team_id = fields.CharField(max_length=32)
+    key = fields.CharField(max_length=96)  # what it limits in the workspace: "api:<token id>"
+    tat = fields.FloatField()
+    ok = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "paces"
+        unique_together = (("team_id", "key"),)

@@ -16,7 +16,9 @@ from storage.models import (
     Evidence,
     Installation,
     Outbox,
+    Pace,
     Person,
+    SenderLease,
     Workspace,
 )
 
@@ -30,6 +32,8 @@ TEAM_TABLES: tuple[tuple[str, type[Model]], ...] = (
     ("claims", Claim),
     ("bets", Bet),
     ("boards", Board),
+    ("sender_leases", SenderLease),
+    ("paces", Pace),
     ("channels", Channel),
     ("people", Person),
     ("installations", Installation),

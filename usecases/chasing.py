@@ -170,15 +170,28 @@ def escalation_plan(bet: BetFacts, decision: Chase, payload: dict[str, Any]) -> 
     return Planned(Kind.ESCALATION, bet, "1", payload, str(decision.escalate or ""))
 
 
-async def record(team_id: str, plans: list[Planned], *, now: datetime, owner: str) -> list[Planned]:
-    """Queue a channel's nudges and escalations (in the order given), count them, write
-    their events, queue the views that follow and claim their runs: one unit of work of a
-    handful of statements however many there are, so a crash leaves all of it or none.
+async def record(
+    decided: ChannelChase, plans: list[Planned], *, now: datetime, owner: str
+) -> list[Planned]:
+    """Queue a channel's nudges and escalations (in the order given: most overdue first),
+    count them, write their events, queue the views that follow and claim their runs: one
+    unit of work of a handful of statements however many there are, so a crash leaves all
+    of it or none. The channel's nudge budget is counted in that unit, on its locked row:
+    replicas sweeping the channel at once never send more than it allows between them.
     Returns what this replica got (another replica may have done some of the runs already).
     """
+    team_id = decided.team_id
     kinds = (Kind.NUDGE, Kind.ESCALATION)
-    keys = {kind: [plan.key for plan in plans if plan.kind is kind] for kind in kinds}
     async with db.unit_of_work():
+        await channel_store.lock(team_id, decided.channel_id)
+        sent = await _sent_today(team_id, decided.channel_id, decided.rules, now)
+        room = max(0, decided.rules.nudges_per_day - sent)
+        nudges = sorted(
+            (plan for plan in plans if plan.kind is Kind.NUDGE),
+            key=lambda plan: (plan.period, plan.bet.shipped_at, plan.bet.number),
+        )[:room]  # most overdue first: due longest ago, then shipped first
+        plans = [plan for plan in plans if plan.kind is not Kind.NUDGE or plan in nudges]
+        keys = {kind: [plan.key for plan in plans if plan.kind is kind] for kind in kinds}
         got = {
             kind: await claims.take(kind.value, keys[kind], team_id=team_id, owner=owner, now=now)
             for kind in kinds

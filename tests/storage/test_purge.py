@@ -13,7 +13,7 @@ from tortoise import Tortoise
 
 from bets.evidence import Verdict
 from console.purge import REFUSED, purge_workspace
-from storage import bets, claims
+from storage import bets, claims, shared
 from storage import boards as board_store
 from storage import installations as installation_store
 from storage import purge as store
@@ -55,6 +55,8 @@ async def a_workspace_with_everything(team_id: str) -> None:
         installed_at=NOW,
     )
     await installation_store.save(installed, TokenCipher(Fernet.generate_key().decode()), now=NOW)
+    await shared.lease(team_id, "a-replica", now=NOW, length=timedelta(seconds=30))
+    await shared.take(team_id, f"api:{token.id}", now=NOW.timestamp(), rate=1.0, burst=2)
     await board_store.turned_on(
         team_id, "C1", canvas_id=f"F{team_id}", channel_canvas=True, owner_id="U1", now=NOW
     )
