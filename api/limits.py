@@ -14,9 +14,7 @@ from storage import shared
 class TokenRate:
     """`rate` calls a second per token, up to `burst` at once."""
 
-    def __init__(
-        self, *, rate: float, burst: int, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, *, rate: float, burst: int, clock: Callable[[], float] = time.time) -> None:
         self.rate = rate
         self.burst = burst
         self.clock = clock

@@ -12,7 +12,8 @@ senders at once, each in its own process, as N replicas on one PostgreSQL would;
 --kill-one-after S, one of them is killed (SIGKILL) S seconds in.
 Prints per scenario: messages delivered, total time, the floor (the time the fake's limits
 allow), total / floor, 429 answers and their share of the posts, lost and duplicated.
-Targets: <= 1.1 x the floor, <= 2 % of posts answered 429, 0 lost, 0 duplicated.
+Targets: <= 1.1 x the floor, <= 2 % of posts answered 429, 0 lost, 0 duplicated (with one
+sender killed: nothing lost or doubled, its workspaces taken over once its 30 s lease lapses).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from outbox.clients import InstalledWorkspaces
 from outbox.pacing import Limits
 from outbox.sender import Sender
 from storage import db
-from storage.models import Outbox
+from storage.models import Outbox, SenderLease
 
 TARGET_RATIO = 1.1
 TARGET_429_SHARE = 0.02
@@ -259,7 +260,7 @@ async def scenario(
                 sender = Sender(clients, renderers={}, limits=our_limits(limits, paced=paced))
                 result.passes, result.finished = await deliver_everything(sender, interval)
             else:
-                result.passes, result.finished = await run_replicas(
+                begin, (result.passes, result.finished) = await run_replicas(
                     url,
                     api,
                     limits,
@@ -326,9 +327,10 @@ async def run_replicas(
         )
         for _ in range(count)
     ]
-    for process in processes:  # each says it is ready: started up and connected
+    owners: dict[str, asyncio.subprocess.Process] = {}
+    for process in processes:  # each says it is ready (started up and connected), and who
         assert process.stdout is not None
-        await process.stdout.readline()
+        owners[(await process.stdout.readline()).decode().split()[-1]] = process
     begin = time.monotonic()
     for process in processes:
         assert process.stdin is not None
@@ -336,7 +338,11 @@ async def run_replicas(
         await process.stdin.drain()
     if kill_after is not None:
         await asyncio.sleep(kill_after)
-        processes[0].kill()
+        # the one sending most: it holds workspaces' leases and has rows claimed
+        held = Counter(await SenderLease.all().values_list("owner", flat=True))
+        victim = owners[held.most_common(1)[0][0]] if held else processes[0]
+        victim.kill()
+        print(f"  killed the sender holding {max(held.values(), default=0)} workspace(s)")
     outputs = await asyncio.gather(*(process.communicate() for process in processes))
     passes = sum(int(out.decode().strip() or 0) for out, _ in outputs)
     left = await Outbox.filter(status__in=("pending", "sending")).count()
@@ -352,7 +358,7 @@ async def replica(args: argparse.Namespace) -> None:
     clients = InstalledWorkspaces(_token, args.api)
     try:
         sender = Sender(clients, renderers={}, limits=our_limits(limits, paced=not args.compare))
-        print("ready", flush=True)
+        print(f"ready {sender.owner}", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         began = time.monotonic()
         passes, _ = await deliver_everything(sender, args.interval)
@@ -398,7 +404,9 @@ async def check(result: Result, api: str, limits: SlackLimits) -> None:
 
 def rows_of(result: Result) -> list[Any]:
     meets = (
-        result.ratio <= TARGET_RATIO
+        # killed: its workspaces wait for its sending lease to lapse (SENDING_LEASE), then
+        # go on; the targets are nothing lost, nothing doubled, few 429s
+        (result.killed or result.ratio <= TARGET_RATIO)
         and result.share_429 <= TARGET_429_SHARE
         and result.lost == 0
         and result.duplicated == 0

@@ -45,8 +45,10 @@ async def claim(
     limit: int,
     channel: tuple[str, str] | None = None,
     ids: Sequence[int] | None = None,
+    team_id: str | None = None,
 ) -> list[Outbox]:
-    """Take due rows (of one channel, or by id), oldest first, with one UPDATE … RETURNING.
+    """Take due rows (of one channel, or by id of one workspace), oldest first, with one
+    UPDATE … RETURNING.
 
     The UPDATE re-checks that each row is still due as it takes it, so of several
     replicas exactly one gets a given row (PostgreSQL skips rows another sender is
@@ -60,6 +62,9 @@ async def claim(
     if channel is not None:
         where.append("team_id = ? AND channel_id = ?")
         values += list(channel)
+    if team_id is not None:
+        where.append("team_id = ?")
+        values.append(team_id)
     if ids is not None:
         if not ids:
             return []
@@ -76,6 +81,17 @@ async def claim(
     )
     rows = await db.fetch(Outbox, sql, [*values, now + lease, now, now])
     return sorted((Outbox._init_from_db(**row) for row in rows), key=lambda row: row.id)
+
+
+async def lapse_claims(team_id: str, *, now: datetime) -> int:
+    """The workspace's sending lease was taken over from a holder that stopped: the rows it
+    had claimed are due now (each marked uncertain when it is claimed again, and looked for
+    in its channel before it is sent)."""
+    return int(
+        await Outbox.filter(team_id=team_id, status="sending", lease_until__gte=now).update(
+            lease_until=now - timedelta(microseconds=1)
+        )
+    )
 
 
 async def older_unsent_card(row: Outbox) -> bool:

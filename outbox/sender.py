@@ -12,6 +12,7 @@ import logging
 import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ops import metrics
 from ops.settings import Settings
 from outbox import rows as store
-from outbox.clients import SlackClients, for_settings
+from outbox.clients import API_TIMEOUT_S, SlackClients, for_settings
 from outbox.kinds import CANVAS_KINDS, Kind
 from outbox.pacing import MARGIN_S, Bucket, Limits, Pacer
 from outbox.queue import Doorbell
@@ -44,6 +45,11 @@ LEASE = timedelta(seconds=60)
 # wait that long, nothing is lost: they stay in the outbox).
 SENDING_LEASE = timedelta(seconds=30)
 SENDING_LEASE_RENEW = timedelta(seconds=20)
+# A holder starts no send in the last 15 s of its lease (on its own clock, counted from
+# before it asked): a call lasts at most API_TIMEOUT_S (10 s; the sender's client does not
+# retry in place), which leaves 5 s for the replicas' clocks to differ. So the replica that
+# takes a lapsed lease over may take the rows its last holder had claimed at once.
+HOLD_MARGIN_S = API_TIMEOUT_S + 5.0
 MAX_ATTEMPTS = 10
 # Errors that no retry will fix: record them on the row and stop.
 PERMANENT = frozenset(
@@ -271,6 +277,8 @@ class Sender:
         self.on_failed = on_failed or {}
         self.owner = owner or f"sender-{uuid.uuid4().hex[:12]}"  # who holds its leases
         self._leases: dict[str, float] = {}  # workspace → when our lease ends (monotonic)
+        self._leasing: dict[str, asyncio.Future[bool]] = {}  # a lease asked for, in flight
+        self._by_id: Counter[str] = Counter()  # rows being sent by id (send_now), by workspace
         self.clock = clock
         self.most_wait_s = most_wait_s
         self.pacer = Pacer(limits or Limits(), clock=_Seconds(clock))
@@ -373,11 +381,23 @@ class Sender:
             with contextlib.suppress(*DATABASE_ERRORS):
                 await shared.release(self.owner)
 
+    async def send_now(self, team_id: str, ids: Sequence[int]) -> DeliveryReport:
+        """Send these rows of the workspace now (a reply that must be out before its chart),
+        unless another replica sends the workspace's messages (it sends them soon) or a
+        sender here has taken them already."""
+        report = DeliveryReport()
+        self._by_id[team_id] += 1
+        try:
+            await self._send_rows(team_id, None, ids, None, report)
+        finally:
+            self._by_id[team_id] -= 1
+            self._give_back_if_idle(team_id)
+        return report
+
     async def deliver(
         self,
         *,
         now: datetime | None = None,
-        ids: Sequence[int] | None = None,
         most: int = MOST_CHANNELS,
     ) -> DeliveryReport:
         """Send what is due: channels in parallel, each channel's rows in order, paced by
@@ -385,12 +405,18 @@ class Sender:
         workspace for its Retry-After (up to `most_wait_s`; longer: the next pass); other
         workspaces go on at their own pace."""
         report = DeliveryReport()
-        if ids is not None:  # these rows now (a reply that must be out before its chart)
-            await self._send_rows(None, ids, now, report)
-            return report
+        # A replica that died holding workspaces: take them over first (its claimed rows
+        # are due at once), and give back those with nothing to send.
+        stranded = await shared.lapsed(now or self.clock())
+        await asyncio.gather(*(self._sends_for(team) for team in stranded))
         due = await store.due_channels(now=now or self.clock(), limit=most)
-        channels = _workspaces_in_turn(due)
+        teams = sorted({team for team, _ in due})
+        held = await asyncio.gather(*(self._sends_for(team) for team in teams))
+        ours = {team for team, mine in zip(teams, held, strict=True) if mine}
+        channels = _workspaces_in_turn([channel for channel in due if channel[0] in ours])
         started = [self._start(channel, now, report) for channel in channels]
+        for team in set(stranded) - ours:
+            self._give_back_if_idle(team)
         await asyncio.gather(*(task for task in started if task is not None))
         return report
 
@@ -401,7 +427,7 @@ class Sender:
         if channel in self._active:
             self._more.add(channel)
             return None
-        task = asyncio.create_task(self._send_rows(channel, None, now, report))
+        task = asyncio.create_task(self._send_rows(channel[0], channel, None, now, report))
         self._active[channel] = task
         task.add_done_callback(lambda done: self._retire(channel, done))
         task.add_done_callback(_log_failure)
@@ -413,11 +439,16 @@ class Sender:
         for it need not wait for the lease to lapse."""
         if task is not None and self._active.get(channel) is task:
             del self._active[channel]
-            team_id = channel[0]
-            if team_id in self._leases and not any(team == team_id for team, _ in self._active):
-                del self._leases[team_id]
-                release = asyncio.create_task(self._release(team_id))
-                release.add_done_callback(_log_failure)
+            self._give_back_if_idle(channel[0])
+
+    def _give_back_if_idle(self, team_id: str) -> None:
+        """Nothing of the workspace is being sent here: its sending lease goes back, so that
+        another replica's rows for it need not wait for the lease to lapse."""
+        busy = self._by_id[team_id] or any(team == team_id for team, _ in self._active)
+        if team_id in self._leases and not busy:
+            del self._leases[team_id]
+            release = asyncio.create_task(self._release(team_id))
+            release.add_done_callback(_log_failure)
 
     async def _release(self, team_id: str) -> None:
         with contextlib.suppress(*DATABASE_ERRORS):
@@ -425,40 +456,41 @@ class Sender:
 
     async def _send_rows(
         self,
+        team_id: str,
         channel: tuple[str, str] | None,
         ids: Sequence[int] | None,
         now: datetime | None,
         report: DeliveryReport,
     ) -> None:
-        """One channel's due rows (or the rows `ids`), a chunk at a time, until none is due."""
+        """The workspace's due rows of one channel (or the rows `ids`), a chunk at a time,
+        until none is due. Only the replica that sends a workspace's messages claims its
+        rows."""
         while True:
             if channel is not None:
                 self._more.discard(channel)  # this claim takes whatever was queued until now
-                if not await self._sends_for(channel[0]):
-                    return  # another replica sends this workspace's messages now
+            if not await self._sends_for(team_id):
+                return  # another replica sends this workspace's messages now
             rows = await store.claim(
                 now=now or self.clock(),
                 lease=LEASE,
                 limit=len(ids) if ids is not None else CHUNK,
                 channel=channel,
                 ids=ids,
+                team_id=team_id,
             )
             if not rows:
                 return
-            if channel is None:  # rows by id: of a workspace this replica may send for
-                mine = [row for row in rows if await self._sends_for(row.team_id)]
-                await self._put_back([row for row in rows if row not in mine], now or self.clock())
-                rows = mine
             leased_until = time.monotonic() + LEASE.total_seconds() - LEASE_MARGIN_S
             index = 0
             drained = len(rows) < CHUNK  # nothing more was due when this chunk was taken
             try:
                 for index, row in enumerate(rows):
-                    if time.monotonic() > leased_until:
+                    if time.monotonic() > leased_until or not await self._sends_for(row.team_id):
                         await self._put_back(rows[index:], now or self.clock())
                         drained = False
                         break
-                    limited_until = await self._send_paced(row, now, report, leased_until)
+                    deadline = min(leased_until, self._holds_until(row.team_id))
+                    limited_until = await self._send_paced(row, now, report, deadline)
                     if limited_until is not None:  # a long wait (Slack's or ours): next pass
                         await self._put_back(rows[index + 1 :], limited_until)
                         return
@@ -478,7 +510,7 @@ class Sender:
                 return
 
     async def _send_paced(
-        self, row: Outbox, now: datetime | None, report: DeliveryReport, leased_until: float
+        self, row: Outbox, now: datetime | None, report: DeliveryReport, deadline: float
     ) -> datetime | None:
         """Send one row at its turn in its channel and its workspace (token buckets, so that
         Slack seldom answers 429), waiting out 429s within `most_wait_s`. A 429 holds back
@@ -493,7 +525,7 @@ class Sender:
                 await self._put_back([row], until)
                 return until
             try:
-                retry_after = await self._deliver_one(row, moment, report, leased_until)
+                retry_after = await self._deliver_one(row, moment, report, deadline)
             except _NotYet as late:
                 until = moment + timedelta(seconds=late.seconds)
                 await self._put_back([row], until)
@@ -557,14 +589,49 @@ class Sender:
         expires = self._leases.get(team_id, -math.inf)
         if expires - time.monotonic() > SENDING_LEASE_RENEW.total_seconds():
             return True
-        # On the sender's clock, as the rows' own leases are: every replica reads the same one.
-        held = await shared.lease(team_id, self.owner, now=self.clock(), length=SENDING_LEASE)
+        asked = self._leasing.get(team_id)
+        if asked is not None:  # the workspace's other channels wait for the one question
+            return await asyncio.shield(asked)
+        asked = self._leasing[team_id] = asyncio.get_running_loop().create_future()
+        asked_at = time.monotonic()  # the lease runs from no later than this
+        try:
+            # On the sender's clock, as the rows' leases are: every replica reads the same one.
+            lease = await shared.lease(team_id, self.owner, now=self.clock(), length=SENDING_LEASE)
+            if lease is shared.Lease.TAKEN_OVER:
+                # Its last holder stopped sending before its lease ran out (HOLD_MARGIN_S):
+                # the rows it had claimed are ours at once, each looked for in the channel
+                # before it is sent again (it may be out).
+                lapsed = await store.lapse_claims(team_id, now=self.clock())
+                log.info("outbox.took_over", extra={"team_id": team_id, "lapsed": lapsed})
+        except asyncio.CancelledError:
+            asked.cancel()
+            raise
+        except Exception as error:  # the waiters fail as this one does (a database error)
+            asked.set_exception(error)
+            asked.exception()  # retrieved: nobody else may be waiting
+            raise
+        finally:
+            del self._leasing[team_id]
+        held = lease is not shared.Lease.NOT_OURS
         if held:
-            self._leases[team_id] = time.monotonic() + SENDING_LEASE.total_seconds()
+            self._leases[team_id] = asked_at + SENDING_LEASE.total_seconds()
         else:
             self._leases.pop(team_id, None)
             metrics.outbox_delivery("not_ours")
+        asked.set_result(held)
         return held
+
+    def _holds_until(self, team_id: str) -> float:
+        """The last instant (monotonic) this replica may start a send for the workspace:
+        HOLD_MARGIN_S before its lease ends, so that a send started in time is over before
+        another replica can take the workspace over."""
+        return self._leases.get(team_id, -math.inf) - HOLD_MARGIN_S
+
+    def _may_call(self, team_id: str) -> None:
+        """Each call to Slack for a row starts before the replica's hold on the workspace
+        ends (the row goes back otherwise: nothing of it was sent)."""
+        if time.monotonic() > self._holds_until(team_id):
+            raise _NotYet(0.0)
 
     async def invited(self, team_id: str, channel_id: str) -> int:
         """Hypobot was invited to (or joined) a channel: what waited for it is due now, and
@@ -644,8 +711,10 @@ class Sender:
         async with self._gate:
             joinable = True
             if row.kind == Kind.CARD and channel not in self._members:
+                self._may_call(row.team_id)
                 joinable = await self._join(client, row)
             try:
+                self._may_call(row.team_id)
                 ts = await self._send(client, row, now)
             except SlackApiError as error:
                 if error.response.get("error") not in NOT_MEMBER:
@@ -654,6 +723,7 @@ class Sender:
                 if not (joinable and await self._join(client, row)):
                     raise _NotInvited from error
                 self.pacer.extra(row.team_id, row.channel_id)  # Slack counted the refusal
+                self._may_call(row.team_id)
                 ts = await self._send(client, row, now)
         return ts
 

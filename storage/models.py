@@ -295,6 +295,7 @@ class SenderLease(Model):
     team_id = fields.CharField(max_length=32, primary_key=True)
     owner = fields.CharField(max_length=96)
     lease_until = fields.DatetimeField()
+    taken_over = fields.BooleanField(default=False)  # from another holder, its lease lapsed
 
     class Meta:
         table = "sender_leases"

@@ -3,27 +3,40 @@ token buckets (generic cell rate) updated atomically, one statement each."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timedelta
 
 from storage import db
 from storage.models import Pace, SenderLease
 
 _LEASE = (
-    "INSERT INTO sender_leases (team_id, owner, lease_until) VALUES (?, ?, ?) "
+    "INSERT INTO sender_leases (team_id, owner, lease_until, taken_over) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (team_id) DO UPDATE SET owner = excluded.owner, "
-    "lease_until = excluded.lease_until "
+    "lease_until = excluded.lease_until, "
+    "taken_over = (sender_leases.owner <> excluded.owner) "
     "WHERE sender_leases.owner = excluded.owner OR sender_leases.lease_until < ? "
-    "RETURNING owner"
+    "RETURNING taken_over"
 )
 
 
-async def lease(team_id: str, owner: str, *, now: datetime, length: timedelta) -> bool:
-    """Take or renew the workspace's sending lease for `owner`: True when it is `owner`'s
-    until now + length, False while another holder's lease runs."""
-    until = SenderLease._meta.fields_map["lease_until"].to_db_value(now + length, SenderLease)
-    moment = SenderLease._meta.fields_map["lease_until"].to_db_value(now, SenderLease)
-    rows = await db.fetch(SenderLease, _LEASE, [team_id, owner, until, moment])
-    return bool(rows)
+class Lease(enum.Enum):
+    """What asking for a workspace's sending lease found."""
+
+    NOT_OURS = "another replica holds it"
+    OURS = "ours (new, or renewed)"
+    TAKEN_OVER = "ours, taken over from a holder whose lease lapsed"
+
+
+async def lease(team_id: str, owner: str, *, now: datetime, length: timedelta) -> Lease:
+    """Take or renew the workspace's sending lease for `owner`, until now + length, unless
+    another holder's lease runs."""
+    field = SenderLease._meta.fields_map["lease_until"]
+    until = field.to_db_value(now + length, SenderLease)
+    moment = field.to_db_value(now, SenderLease)
+    rows = await db.fetch(SenderLease, _LEASE, [team_id, owner, until, False, moment])
+    if not rows:
+        return Lease.NOT_OURS
+    return Lease.TAKEN_OVER if rows[0]["taken_over"] else Lease.OURS
 
 
 async def release(owner: str, *, team_id: str | None = None) -> int:
@@ -33,6 +46,12 @@ async def release(owner: str, *, team_id: str | None = None) -> int:
     if team_id is not None:
         held = held.filter(team_id=team_id)
     return int(await held.delete())
+
+
+async def lapsed(now: datetime) -> list[str]:
+    """Workspaces whose sender's lease ran out without being given back: it stopped (died)
+    while it held them, and may have left rows claimed."""
+    return list(await SenderLease.filter(lease_until__lt=now).values_list("team_id", flat=True))
 
 
 async def holder(team_id: str) -> SenderLease | None:

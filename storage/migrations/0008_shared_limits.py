@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
                 ('team_id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=32)),
                 ('owner', fields.CharField(max_length=96)),
                 ('lease_until', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('taken_over', fields.BooleanField(default=False)),
             ],
             options={'table': 'sender_leases', 'app': 'models', 'pk_attr': 'team_id', 'table_description': "Which replica sends a workspace's messages now: one at a time, so that its pace under\n    Slack's limits holds whatever the number of replicas (a lapsed lease is taken over)."},
             bases=['Model'],

@@ -5,18 +5,21 @@ at a time, under a lease another replica takes over when it lapses). Both databa
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from console.fakeslack import FakeSlack
-from outbox import queue
+from outbox import queue, rows
 from outbox.kinds import Kind
-from outbox.sender import SENDING_LEASE, Sender
+from outbox.sender import LEASE, SENDING_LEASE, Sender
 from storage import shared
 from storage.models import Event, Outbox
+from storage.shared import Lease
 from tests.conftest import Clock, Hypobot, served
 from tests.jobs_support import shipped_bet
 from tests.slack.test_api import call, token_for
 from usecases import chasing
+
+OURS, NOT_OURS, TAKEN_OVER = Lease.OURS, Lease.NOT_OURS, Lease.TAKEN_OVER
 
 
 async def test_two_replicas_recording_nudges_at_once_never_exceed_the_channels_budget(
@@ -67,7 +70,7 @@ async def test_one_replica_sends_a_workspaces_messages_and_a_dead_ones_lease_is_
     sender.stop_hearing()  # the rows below are queued as by another replica
     now = hypobot.clock.now
     # A replica that took the workspace's lease and died: no sender of ours may post for it.
-    assert await shared.lease("T1", "dead-replica", now=now, length=SENDING_LEASE)
+    assert await shared.lease("T1", "dead-replica", now=now, length=SENDING_LEASE) is OURS
     hypobot.fake.invite("C1")
     for n in range(3):
         await queue.draft(Kind.REPORT, "T1", "C1", payload={"text": f"n {n}"}, now=now).save()
@@ -86,11 +89,43 @@ async def test_one_replica_sends_a_workspaces_messages_and_a_dead_ones_lease_is_
 async def test_a_live_replica_keeps_its_workspace_while_another_waits(hypobot: Hypobot) -> None:
     other = Sender(hypobot.runtime.sender.clients, renderers={}, clock=hypobot.clock)
     now = hypobot.clock.now
-    assert await shared.lease("T1", other.owner, now=now, length=SENDING_LEASE)
-    assert not await shared.lease("T1", "someone-else", now=now, length=SENDING_LEASE)
+    assert await shared.lease("T1", other.owner, now=now, length=SENDING_LEASE) is OURS
+    assert await shared.lease("T1", "someone-else", now=now, length=SENDING_LEASE) is NOT_OURS
     # renewed by its holder, it stays its holder's
     later = now + SENDING_LEASE - timedelta(seconds=1)
-    assert await shared.lease("T1", other.owner, now=later, length=SENDING_LEASE)
-    assert not await shared.lease(
-        "T1", "someone-else", now=now + SENDING_LEASE + timedelta(seconds=1), length=SENDING_LEASE
-    )
+    assert await shared.lease("T1", other.owner, now=later, length=SENDING_LEASE) is OURS
+    lapsed = now + SENDING_LEASE + timedelta(seconds=1)  # but renewed at `later`
+    assert await shared.lease("T1", "someone-else", now=lapsed, length=SENDING_LEASE) is NOT_OURS
+
+
+async def test_the_rows_a_dead_replica_had_claimed_go_out_once_its_workspace_is_taken_over(
+    hypobot: Hypobot,
+) -> None:
+    """Its rows' own leases (60 s) need not lapse: a holder starts no send in the last
+    HOLD_MARGIN_S of its workspace's lease, so the replica that takes the workspace over
+    takes its rows at once."""
+    sender = hypobot.runtime.sender
+    sender.stop_hearing()
+    now = hypobot.clock.now
+    hypobot.fake.invite("C1")
+    for n in range(3):
+        await queue.draft(Kind.REPORT, "T1", "C1", payload={"text": f"n {n}"}, now=now).save()
+    assert await shared.lease("T1", "dead-replica", now=now, length=SENDING_LEASE) is OURS
+    claimed = await rows.claim(now=now, lease=LEASE, limit=10, channel=("T1", "C1"), team_id="T1")
+    assert len(claimed) == 3  # and then it died, holding them
+    hypobot.clock.advance(seconds=SENDING_LEASE.total_seconds() + 1)
+    assert hypobot.clock.now < now + LEASE  # the rows' own leases still run
+    report = await sender.deliver(now=hypobot.clock.now)
+    assert report.sent == 3
+    assert [m["text"] for m in hypobot.fake.messages["C1"]] == ["n 0", "n 1", "n 2"]
+    assert await Outbox.filter(status="sent").count() == 3
+
+
+async def test_a_lease_taken_from_a_lapsed_holder_says_so_once(database: str) -> None:
+    now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert await shared.lease("T1", "a", now=now, length=SENDING_LEASE) is OURS
+    later = now + SENDING_LEASE + timedelta(seconds=1)
+    assert await shared.lease("T1", "b", now=later, length=SENDING_LEASE) is TAKEN_OVER
+    assert await shared.lease("T1", "b", now=later, length=SENDING_LEASE) is OURS  # renewed
+    await shared.release("b", team_id="T1")
+    assert await shared.lease("T1", "a", now=later, length=SENDING_LEASE) is OURS  # given back
