@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import logging
+import math
 import re
 import secrets
 import shlex
@@ -133,6 +134,12 @@ def console_settings(base: Settings, *, api_url: str) -> Settings:
         # One pretend workspace with one token, even where OAuth (any workspace) is set up.
         "slack_client_id": None,
         "slack_client_secret": None,
+        # The fake Slack sets no limits (a test may ask it to, and a 429 still holds the
+        # sender back): Slack's pace would only make each command wait in real time.
+        "slack_workspace_posts_per_second": math.inf,
+        "slack_channel_posts_per_second": math.inf,
+        "slack_canvas_edits_per_minute": math.inf,
+        "hypobot_board_every_s": 0.0,
     }
     fields = type(base).model_fields
     return base.model_copy(update={k: v for k, v in overrides.items() if k in fields})

@@ -238,6 +238,19 @@ async def test_a_command_typed_into_a_form_closes_it_and_runs(typist: Typist) ->
     assert "H-1 A one-click export" in shown
 
 
+async def test_the_console_posts_as_fast_as_its_fake_slack_answers(typist: Typist) -> None:
+    # Slack's pace (about a post a second per channel after a burst of 3) would spread these
+    # nine posts in #general over at least 6 s; the console's fake Slack has no limits.
+    await typist(ONE_LINER, SHIP_BUTTON)
+    for number in range(1, 5):
+        await typist(f"reply H-1 sample {number}")  # a card update and an answer each
+    posts = [
+        c for c in typist.console.fake.calls if c.method in ("chat.postMessage", "chat.update")
+    ]
+    assert len(posts) >= 9
+    assert posts[-1].at - posts[0].at < 2.0
+
+
 async def test_cards_from_an_earlier_session_can_still_be_moved(tmp_path: Path) -> None:
     first = _console(tmp_path, io.StringIO())
     await first.start()
