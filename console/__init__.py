@@ -15,7 +15,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description=(
             "Type /hypothesis commands, press buttons by number, reply in threads and run jobs "
             "as if in Slack, with no Slack workspace or tokens. Bets are kept in DATABASE_URL "
-            "(default ./hypobot.sqlite3)."
+            "(default ./hypobot.sqlite3), the pretend Slack beside it "
+            "(./hypobot.sqlite3-console), so a session picks up where the last left off."
         ),
     )
     parser.add_argument(

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import count
 from typing import Any
 
 from aiohttp import web
@@ -282,8 +281,8 @@ class FakeSlack:
         self._workspace_buckets: dict[str, tuple[float, float]] = {}  # team -> (tokens, at)
         self._canvas_edit_buckets: dict[str, tuple[float, float]] = {}  # team -> (tokens, at)
         self._last_ts_micros = 0
-        self._ids = count(1)
-        self._section_ids = count(1)
+        self._last_id = 0  # of files, canvases and views
+        self._last_section_id = 0
         self._changed = asyncio.Condition()
         self._handlers: dict[str, Callable[[Call], Json]] = {
             "auth.test": self._auth_test,
@@ -422,6 +421,42 @@ class FakeSlack:
     def delete_canvas(self, canvas_id: str, *, user: str = "U1") -> None:
         """Someone deleted the canvas in Slack: from now on it is canvas_not_found."""
         self.canvases[canvas_id].update(deleted=True, deleted_at=time.monotonic(), deleted_by=user)
+
+    def workspace(self) -> Json:
+        """The workspace as people would find it again in Slack, JSON-ready (serialise it at
+        once: it shares this fake's state): channels with their names and messages, the bot's
+        memberships, people's names, files and canvases, and the ids and timestamps handed
+        out so far. Not the record of calls (canvas edits included), views or behaviours."""
+        return {
+            "messages": self.messages,
+            "members": sorted([team, channel] for team, channel in self.members),
+            "private_channels": sorted(self.private_channels),
+            "archived_channels": sorted(self.archived_channels),
+            "channel_names": self.channel_names,
+            "user_fields": self.user_fields,
+            "team_names": self.team_names,
+            "files": self.files,
+            "canvases": {key: {**canvas, "edits": []} for key, canvas in self.canvases.items()},
+            "last_id": self._last_id,
+            "last_section_id": self._last_section_id,
+            "last_ts_micros": self._last_ts_micros,
+        }
+
+    def restore_workspace(self, saved: Json) -> None:
+        """Take up a workspace `workspace()` gave, as it was left: new ids and timestamps
+        follow those it had handed out."""
+        self.messages = {channel: list(history) for channel, history in saved["messages"].items()}
+        self.members = {(team, channel) for team, channel in saved["members"]}
+        self.private_channels = set(saved["private_channels"])
+        self.archived_channels = set(saved["archived_channels"])
+        self.channel_names = dict(saved["channel_names"])
+        self.user_fields = dict(saved["user_fields"])
+        self.team_names = dict(saved["team_names"])
+        self.files = dict(saved["files"])
+        self.canvases = dict(saved["canvases"])
+        self._last_id = int(saved["last_id"])
+        self._last_section_id = int(saved["last_section_id"])
+        self._last_ts_micros = int(saved["last_ts_micros"])
 
     def web_app(self) -> web.Application:
         # Slack takes a canvas of 1 MiB of markdown, so the bodies may be larger than that.
@@ -589,7 +624,7 @@ class FakeSlack:
 
     def _change_original(self, channel: str, ts: str, params: Json) -> None:
         """replace_original / delete_original, applied to the message the click came from."""
-        original = self._find(channel, ts)
+        original = self.message(channel, ts)
         if original is None:
             return
         if _truthy(params.get("delete_original")):
@@ -623,7 +658,8 @@ class FakeSlack:
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _next_id(self, prefix: str) -> str:
-        return f"{prefix}{next(self._ids):08d}"
+        self._last_id += 1
+        return f"{prefix}{self._last_id:08d}"
 
     def _store(self, channel: str, message: Json, ts: str | None = None) -> Json:
         message["ts"] = ts or self._next_ts()
@@ -632,14 +668,15 @@ class FakeSlack:
         history.sort(key=lambda m: _ts_key(m["ts"]))
         thread_ts = message.get("thread_ts")
         if thread_ts and thread_ts != message["ts"]:
-            parent = self._find(channel, thread_ts)
+            parent = self.message(channel, thread_ts)
             if parent is not None:
                 parent["thread_ts"] = thread_ts
                 parent["reply_count"] = parent.get("reply_count", 0) + 1
                 parent["latest_reply"] = message["ts"]
         return message
 
-    def _find(self, channel: str, ts: str) -> Json | None:
+    def message(self, channel: str, ts: str) -> Json | None:
+        """The message `ts` of `channel`, as stored (None: there is none)."""
         return next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
 
     def _team_of(self, call: Call) -> str:
@@ -711,7 +748,7 @@ class FakeSlack:
         ts = _require(params, "ts", "message_not_found")
         self._check_not_archived(channel)
         self._check_member(call, channel)
-        message = self._find(channel, ts)
+        message = self.message(channel, ts)
         if message is None:
             raise SlackError("message_not_found")
         for key in ("text", "blocks", "attachments", "metadata"):
@@ -857,7 +894,7 @@ class FakeSlack:
         params = call.params
         channel = _require(params, "channel", "channel_not_found")
         ts = _require(params, "ts", "thread_not_found")
-        if self._find(channel, ts) is None:
+        if self.message(channel, ts) is None:
             raise SlackError("thread_not_found")
         thread = [m for m in self.messages[channel] if m["ts"] == ts or m.get("thread_ts") == ts]
         return self._page(thread, params)
@@ -1003,9 +1040,12 @@ class FakeSlack:
         """The document as sections, one per line, each with a fresh id."""
         if not markdown:
             return []
+        first = self._last_section_id + 1
+        lines = markdown.split("\n")
+        self._last_section_id += len(lines)
         return [
-            {"id": f"temp:C:{next(self._section_ids):028d}", "markdown": line}
-            for line in markdown.split("\n")
+            {"id": f"temp:C:{number:028d}", "markdown": line}
+            for number, line in enumerate(lines, first)
         ]
 
     @staticmethod

@@ -117,8 +117,7 @@ class Screen:
         return None
 
     def stored(self, channel: str | None, ts: str | None) -> dict[str, Any] | None:
-        messages = self.fake.messages.get(channel or "", [])
-        return next((m for m in messages if m["ts"] == ts), None)
+        return self.fake.message(channel, ts) if channel and ts else None
 
     def show_message(self, channel: str, message: dict[str, Any], *, edited: bool) -> None:
         thread_ts = message.get("thread_ts")

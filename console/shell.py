@@ -7,10 +7,10 @@ import asyncio
 import itertools
 import json
 import logging
+import math
 import re
 import secrets
 import shlex
-import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -30,7 +30,7 @@ from bets.reading import counted
 from bot.blocks.text import escape
 from bot.renderers import card_message
 from bot.runtime import Runtime
-from console import forms, render
+from console import forms, render, saved
 from console.fakeslack import FakeSlack, serve_fake_slack
 from console.screen import Pressable, Screen
 from console.signing import (
@@ -133,6 +133,12 @@ def console_settings(base: Settings, *, api_url: str) -> Settings:
         # One pretend workspace with one token, even where OAuth (any workspace) is set up.
         "slack_client_id": None,
         "slack_client_secret": None,
+        # The fake Slack sets no limits (a test may ask it to, and a 429 still holds the
+        # sender back): Slack's pace would only make each command wait in real time.
+        "slack_workspace_posts_per_second": math.inf,
+        "slack_channel_posts_per_second": math.inf,
+        "slack_canvas_edits_per_minute": math.inf,
+        "hypobot_board_every_s": 0.0,
     }
     fields = type(base).model_fields
     return base.model_copy(update={k: v for k, v in overrides.items() if k in fields})
@@ -149,13 +155,16 @@ class Console:
         color: bool = False,
         echo: bool = False,
         clock: ConsoleClock | None = None,
-        files_dir: Path | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.base = base
         self.out = out
         self.paint = render.Paint(color)
         self.echo = echo
         self.clock = clock or ConsoleClock()
+        # The pretend Slack and the files Hypobot attached, kept between sessions (None: not
+        # kept, for a database that is not kept either).
+        self.state_dir = state_dir or saved.state_dir(base.database_url)
         self.names = render.Names(
             users={USER_ID: USER_NAME, FakeSlack.bot_user_id: "Hypobot"},
             channels={CHANNEL_ID: CHANNEL_NAME},
@@ -166,10 +175,11 @@ class Console:
             self.paint,
             self.names,
             home_channel=CHANNEL_ID,
-            files_dir=files_dir or Path(tempfile.gettempdir()) / "hypobot-console",
+            files_dir=saved.files_dir(self.state_dir),
         )
         self.form: forms.Form | None = None
         self._serial = itertools.count(1)
+        self._kept_after = 0  # calls the fake had received when its workspace was last kept
         self._stack = AsyncExitStack()
         self.fake: FakeSlack
         self.app: AsyncApp
@@ -180,9 +190,6 @@ class Console:
 
     async def start(self) -> None:
         self.fake = await self._stack.enter_async_context(serve_fake_slack(TEAM_ID))
-        self.fake.channel_names[CHANNEL_ID] = CHANNEL_NAME
-        self.fake.team_names[TEAM_ID] = "Console"
-        self.fake.user_fields[USER_ID] = {"name": USER_NAME, "real_name": "You"}
         settings = console_settings(self.base, api_url=self.fake.base_url)
         await db.connect(settings.database_url)
         self._stack.push_async_callback(db.disconnect)
@@ -193,6 +200,7 @@ class Console:
                 "deliver its queued messages to a pretend Slack. Give the console its own "
                 "file, e.g. DATABASE_URL=sqlite:///tmp/hypobot-console.sqlite3 hypobot console"
             )
+        self._restore_workspace()
         process = assemble(settings, clock=self.clock)
         self.app, self.runtime = process.app, process.runtime
         await self.runtime.warm_up()
@@ -205,7 +213,36 @@ class Console:
         if hasattr(self, "runtime"):
             await self.runtime.sender.drain()
             await self.runtime.close()
+            self._keep_workspace(changed=True)
         await self._stack.aclose()
+
+    def _restore_workspace(self) -> None:
+        """The pretend Slack as the last session left it, and the names people typed there."""
+        try:
+            saved.restore(self.fake, self.state_dir)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ConsoleError(
+                f"cannot read the pretend Slack the last session left in {self.state_dir} "
+                f"({type(error).__name__}: {error}); move that folder away to start afresh"
+            ) from error
+        self.fake.channel_names[CHANNEL_ID] = CHANNEL_NAME
+        self.fake.team_names[TEAM_ID] = "Console"
+        self.fake.user_fields[USER_ID] = {"name": USER_NAME, "real_name": "You"}
+        self.names.channels.update(self.fake.channel_names)
+        for user_id, fields in self.fake.user_fields.items():
+            if fields.get("name"):
+                self.names.users[user_id] = str(fields["name"])
+
+    def _keep_workspace(self, *, changed: bool = False) -> None:
+        """Keep the pretend Slack for the next session, after each line that reached it (so
+        that a session that is killed loses nothing the database kept)."""
+        if not changed and len(self.fake.calls) == self._kept_after:
+            return
+        self._kept_after = len(self.fake.calls)
+        try:
+            saved.keep(self.fake, self.state_dir)
+        except OSError as error:
+            self.note(f"⚠ The console could not keep its Slack in {self.state_dir} ({error}).")
 
     @property
     def database(self) -> str:
@@ -216,12 +253,16 @@ class Console:
         return f"{url.scheme}://{url.hostname}:{url.port or 5432}{url.path}"
 
     async def _restore_cards(self) -> int:
-        """Cards of bets from earlier sessions, put back in the pretend channel so they can be
-        edited and replied to (the database remembers bets; the fake Slack starts empty)."""
+        """Cards of bets from earlier sessions that the pretend Slack lacks (it was not kept,
+        say by an older console), put back in their channels so that they can be edited and
+        replied to; Hypobot is a member wherever a card of its is."""
         now = self.clock()
         bets = await bet_store.all_bets(TEAM_ID)
         for bet in bets:
             if bet.card_ts:
+                self.fake.members.add((TEAM_ID, bet.channel_id))
+                if self.fake.message(bet.channel_id, bet.card_ts) is not None:
+                    continue
                 card = await card_message(TEAM_ID, bet.id, now)
                 if card is None:
                     continue
@@ -295,6 +336,8 @@ class Console:
             log.debug("console.failed", exc_info=error)
             self.note(f"⚠ The console could not do that ({type(error).__name__}: {error}).")
             return True
+        finally:
+            self._keep_workspace()
 
     async def _command(self, text: str) -> bool:
         if not text or text.startswith("#"):  # a comment, in a script
@@ -354,6 +397,7 @@ class Console:
                 return user_id
         user_id = "U" + (re.sub(r"[^A-Z0-9]", "", name.upper()) or "SOMEONE")
         self.names.users.setdefault(user_id, name)
+        self.fake.user_fields.setdefault(user_id, {"name": name, "real_name": name})
         return user_id
 
     def channel_id(self, typed: str) -> str:

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from console import render
+from console import render, saved
 from console.shell import Console, ConsoleClock, ConsoleError
 from ops.settings import Settings
 from storage.models import Bet, Evidence, Workspace
+from tests.conftest import DATABASES
+from tests.databases import Templates, drop_database, fresh_database
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday, 10:00 UTC
 ONE_LINER = (
@@ -49,9 +51,7 @@ class Typist:
 
 def _console(tmp_path: Path, out: io.StringIO) -> Console:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'console.sqlite3'}")
-    return Console(
-        settings, out, clock=ConsoleClock(START), files_dir=tmp_path / "files", echo=True
-    )
+    return Console(settings, out, clock=ConsoleClock(START), echo=True)
 
 
 @pytest.fixture
@@ -238,6 +238,19 @@ async def test_a_command_typed_into_a_form_closes_it_and_runs(typist: Typist) ->
     assert "H-1 A one-click export" in shown
 
 
+async def test_the_console_posts_as_fast_as_its_fake_slack_answers(typist: Typist) -> None:
+    # Slack's pace (about a post a second per channel after a burst of 3) would spread these
+    # nine posts in #general over at least 6 s; the console's fake Slack has no limits.
+    await typist(ONE_LINER, SHIP_BUTTON)
+    for number in range(1, 5):
+        await typist(f"reply H-1 sample {number}")  # a card update and an answer each
+    posts = [
+        c for c in typist.console.fake.calls if c.method in ("chat.postMessage", "chat.update")
+    ]
+    assert len(posts) >= 9
+    assert posts[-1].at - posts[0].at < 2.0
+
+
 async def test_cards_from_an_earlier_session_can_still_be_moved(tmp_path: Path) -> None:
     first = _console(tmp_path, io.StringIO())
     await first.start()
@@ -255,6 +268,121 @@ async def test_cards_from_an_earlier_session_can_still_be_moved(tmp_path: Path) 
         assert (await Bet.get(team_id="TCONSOLE", number=1)).state == "shipped"
     finally:
         await second.close()
+
+
+# --- a session picks up where the last left off ---------------------------------------------
+
+# The new-bet form, answered: H-1 owned by @sam, in #growth (names a person typed).
+GROWTH_BET = [
+    "/hypothesis",
+    "Dark mode",
+    "We believe dark mode for night owls will raise retention",
+]
+GROWTH_BET += ["night retention rises 5%", "@sam", "", "10d", "#growth"]
+
+
+@pytest.fixture(params=DATABASES)
+async def empty_database(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A migrated, empty database of each kind, left for the consoles to open and close."""
+    url = await fresh_database(request.param, templates, tmp_path)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
+
+
+async def _session(database: str, state: Path, *lines: str) -> str:
+    """One console session, from start to close, on `database` with its state in `state`;
+    returns what it printed."""
+    out = io.StringIO()
+    settings = Settings(database_url=database)
+    console = Console(settings, out, clock=ConsoleClock(START), state_dir=state, echo=True)
+    await console.start()
+    try:
+        for line in lines:
+            assert await console.handle(line), f"{line!r} left the console"
+        assert not console.fake.block_errors
+    finally:
+        await console.close()
+    assert "Traceback" not in out.getvalue()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["kept", "not-kept"])
+async def test_a_new_session_posts_where_the_last_one_did_without_slack_refusing(
+    empty_database: str, tmp_path: Path, kept: bool
+) -> None:
+    # Not kept: the database of a console that did not keep its Slack (or whose folder was
+    # removed), whose cards come back from the database.
+    first = tmp_path / ("state" if kept else "lost")
+    await _session(empty_database, first, ONE_LINER, SHIP_BUTTON)
+    shown = await _session(
+        empty_database, tmp_path / "state", "thread H-1", "jobs run digests --at 2026-11-03T09:30Z"
+    )
+    assert "#general · Hypobot:\n  H-1 · A one-click export" in shown
+    assert "#general · Hypobot:\n  📋 Hypobot digest · Tue 3 Nov" in shown
+    assert "Slack refused" not in shown
+
+
+async def test_people_and_channels_keep_the_names_typed_in_an_earlier_session(
+    empty_database: str, tmp_path: Path
+) -> None:
+    await _session(empty_database, tmp_path / "state", *GROWTH_BET)
+    shown = await _session(empty_database, tmp_path / "state", "thread H-1", "/hypothesis list")
+    assert "#growth · Hypobot:\n  H-1 · Dark mode" in shown
+    assert "owner @sam" in shown
+    assert "H-1 Dark mode · 💡 proposed · @sam" in shown
+    assert "#cgrowth" not in shown and "@USAM" not in shown
+
+
+async def test_a_thread_shows_the_replies_and_nudges_of_earlier_sessions_with_their_buttons(
+    empty_database: str, tmp_path: Path
+) -> None:
+    earlier = [ONE_LINER, SHIP_BUTTON, "reply H-1 tickets fell 35% since Monday"]
+    await _session(
+        empty_database, tmp_path / "state", *earlier, "jobs run nudges --at 2026-11-13T11:00Z"
+    )
+    shown = await _session(empty_database, tmp_path / "state", "thread H-1")
+    assert "#general · Hypobot:\n  H-1 · A one-click export" in shown
+    assert "  ↳ you: tickets fell 35% since Monday" in shown
+    assert "Recorded as evidence on H-1 (verdict unknown)." in shown
+    assert "@you, H-1 · A one-click export shipped 11d ago. What have we learned?" in shown
+    nudge = shown[shown.index("What have we learned?") :]
+    assert "👍 Supports" in nudge and "💤 Snooze 3d" in nudge
+
+
+async def test_charts_of_a_later_session_never_overwrite_earlier_ones(
+    empty_database: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    await _session(empty_database, state, ONE_LINER, SHIP_BUTTON, "/hypothesis report")
+    [first] = (state / "files").iterdir()
+    drawn = first.read_bytes()
+    shown = await _session(empty_database, state, "/hypothesis report")
+    assert f"saved to {first}" not in shown
+    assert len(list((state / "files").iterdir())) == 2
+    assert first.read_bytes() == drawn
+
+
+async def test_an_unreadable_pretend_slack_stops_the_console_saying_where_it_is(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "console.sqlite3-console"
+    state.mkdir()
+    (state / "slack.json").write_text("{not json", encoding="utf-8")
+    console = _console(tmp_path, io.StringIO())
+    with pytest.raises(ConsoleError, match=f"cannot read the pretend Slack .* in {state}"):
+        await console.start()
+    await console.close()
+    assert (state / "slack.json").read_text(encoding="utf-8") == "{not json"
+
+
+def test_the_pretend_slack_is_kept_beside_a_sqlite_file_or_named_after_the_database() -> None:
+    assert saved.state_dir("sqlite:///srv/hypobot.sqlite3") == Path("/srv/hypobot.sqlite3-console")
+    assert saved.state_dir("sqlite://:memory:") is None  # nothing outlives it
+    assert saved.state_dir("postgres://hypobot@db:5432/trial") == Path.cwd() / "trial-console"
 
 
 async def test_slack_settings_in_the_environment_are_never_used(tmp_path: Path) -> None:
@@ -333,6 +461,17 @@ def test_a_script_runs_before_stdin_and_end_of_input_exits(tmp_path: Path) -> No
     assert "🚀 shipped" in done.stdout
     assert done.stdout.index("you> 2") < done.stdout.index("you> /hypothesis list")
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_second_run_picks_up_where_the_first_left_off(tmp_path: Path) -> None:
+    first = _run(tmp_path, stdin="\n".join([*GROWTH_BET, "quit"]) + "\n")
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "piped.sqlite3-console" / "slack.json").is_file()
+    second = _run(tmp_path, stdin="thread H-1\n")
+    assert second.returncode == 0, second.stderr
+    assert "#growth · Hypobot:\n  H-1 · Dark mode" in second.stdout
+    assert "owner @sam" in second.stdout
+    assert "Traceback" not in second.stdout + second.stderr
 
 
 def test_a_missing_script_or_a_bad_start_time_stops_with_one_line(tmp_path: Path) -> None:

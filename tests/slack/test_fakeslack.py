@@ -24,7 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from console.fakeslack import FakeSlack, serve_on_loopback
+from console.fakeslack import FakeSlack, serve_fake_slack, serve_on_loopback
 from console.signing import (
     FORM,
     block_action_body,
@@ -341,6 +341,32 @@ async def test_chat_update(fake: FakeSlack, client: AsyncWebClient) -> None:
     with pytest.raises(SlackApiError) as raised:
         await client.chat_update(channel="C1", ts="1.000001", text="nope")
     assert raised.value.response["error"] == "message_not_found"
+
+
+async def test_a_saved_workspace_is_taken_up_where_it_was_left(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    card = await client.chat_postMessage(channel="C1", text="card")
+    await client.chat_postMessage(channel="C1", text="reply", thread_ts=card["ts"])
+    chart = await client.files_upload_v2(channel="C1", content=b"png", filename="chart.png")
+    fake.channel_names["C1"] = "growth"
+    fake.user_fields["USAM"] = {"name": "sam"}
+    saved = json.loads(json.dumps(fake.workspace()))  # as a file keeps it
+
+    async with serve_fake_slack() as later:  # another run
+        later.restore_workspace(saved)
+        again = AsyncWebClient(base_url=later.base_url, token=TOKEN)
+        thread = await again.conversations_replies(channel="C1", ts=card["ts"])
+        assert [m["text"] for m in thread["messages"]] == ["card", "reply"]
+        assert thread["messages"][0]["reply_count"] == 1
+        posted = await again.chat_postMessage(channel="C1", text="still a member")
+        assert float(posted["ts"]) > float(thread["messages"][1]["ts"])
+        upload = await again.files_getUploadURLExternal(filename="chart.png", length=3)
+        assert upload["file_id"] > chart["file"]["id"]  # ids go on, never handed out twice
+        assert later.files[chart["file"]["id"]]["channels"] == ["C1"]
+        assert (await again.conversations_info(channel="C1"))["channel"]["name"] == "growth"
+        assert (await again.users_info(user="USAM"))["user"]["name"] == "sam"
+        assert not later.calls_to("conversations.join")
 
 
 async def test_other_methods(fake: FakeSlack, client: AsyncWebClient) -> None:
