@@ -100,6 +100,7 @@ async def test_a_reply_in_the_thread_and_what_was_learned_from_it_reach_the_boar
     # Invalidate under Hypobot's answer to the reply, saying what was learned
     await click_under_prompt(hypobot, ids.REPLY_INVALIDATE, evidence)
     [opened] = hypobot.fake.calls_to("views.open")
+    assert opened.view is not None
     values = close_values("invalidate", None, learned="admins use the API")
     status, _ = await hypobot.slack.submit_view(
         ids.CLOSE_VIEW, values, private_metadata=opened.view["private_metadata"]
