@@ -102,6 +102,7 @@ class Pacer:
         self._workspaces: dict[str, Bucket] = {}
         self._channels: dict[tuple[str, str], Bucket] = {}
         self._canvases: dict[str, Bucket] = {}
+        self._canvas_sends: dict[str, Bucket] = {}
         self._boards: dict[tuple[str, str], Bucket] = {}
 
     @staticmethod
@@ -145,6 +146,18 @@ class Pacer:
             self._prune,
         )
 
+    def canvas_sends(self, team_id: str) -> Bucket:
+        """The workspace's canvas edits again, taken as each edit leaves (after its board is
+        rendered, which takes as long as the database does) rather than when its turn came:
+        edits whose renders came out late must not leave together (Slack counts arrivals)."""
+        limits = self.limits
+        return self._get(
+            self._canvas_sends,
+            team_id,
+            lambda: Bucket(limits.canvas_rate, limits.canvas_burst),
+            self._prune,
+        )
+
     def board(self, team_id: str, channel_id: str) -> Bucket:
         every = self.limits.board_every_s
         return self._get(
@@ -175,7 +188,7 @@ class Pacer:
     ) -> None:
         now = self.clock()
         held = (
-            (self.board(team_id, channel_id), self.canvas(team_id))
+            (self.board(team_id, channel_id), self.canvas(team_id), self.canvas_sends(team_id))
             if canvas
             else (
                 self.channel(team_id, channel_id),

@@ -793,7 +793,7 @@ class Sender:
             if post is None:
                 return None  # what it shows is gone (a purged bet, a board turned off)
             if isinstance(post, CanvasEdit):
-                await client.canvases_edit(canvas_id=post.canvas_id, changes=post.changes())
+                await self._edit(client, row.team_id, post)
                 return None
             payload = post.payload
             if post.update_ts:
@@ -812,6 +812,20 @@ class Sender:
             channel=row.channel_id, thread_ts=thread_ts, metadata=metadata, **payload
         )
         return str(response["ts"])
+
+    async def _edit(self, client: AsyncWebClient, team_id: str, edit: CanvasEdit) -> None:
+        """canvases.edit once the edits that left before it allow: its turn was taken before
+        its board was rendered, and a slow render (a busy database) would otherwise send it
+        together with the edits whose turns came after it."""
+        leaving = self.pacer.canvas_sends(team_id)
+        now = self.pacer.clock()
+        start = leaving.reserve(now, leaving.paused_until)
+        try:
+            if start > now:
+                await asyncio.sleep(start - now)
+            await client.canvases_edit(canvas_id=edit.canvas_id, changes=edit.changes())
+        finally:
+            leaving.answered(self.pacer.clock())
 
     async def _find_posted(
         self, client: AsyncWebClient, row: Outbox, thread_ts: str | None
