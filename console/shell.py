@@ -809,6 +809,7 @@ _SUMMARY_WORDS: dict[str, tuple[str, str]] = {
     "snoozed": ("", "due but snoozed"),
     "owner_away": ("", "due while the owner is away"),
     "channels": ("channel", "checked"),
+    "boards": ("board", "queued for the daily rewrite"),
     "sent": ("message", "sent"),
     "retried": ("", "to retry"),
     "failed": ("", "failed"),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from console import render, saved
-from console.shell import Console, ConsoleClock, ConsoleError
+from console.shell import Console, ConsoleClock, ConsoleError, _summary_text
 from ops.settings import Settings
 from storage.models import Bet, Evidence, Workspace
 from tests.conftest import DATABASES
@@ -510,3 +510,10 @@ def test_quotes_dates_and_escaped_markup_render_as_slack_shows_them() -> None:
     assert render.mrkdwn(text, NAMES, render.Paint(False)) == (
         "│ We believe X\n> typed\n2026-12-01 @channel"
     )
+
+
+def test_a_jobs_summary_counts_boards_in_words() -> None:
+    assert _summary_text({"posted": 1, "boards": 1}) == (
+        "1 digest posted · 1 board queued for the daily rewrite"
+    )
+    assert _summary_text({"boards": 2}) == "2 boards queued for the daily rewrite"
