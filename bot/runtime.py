@@ -20,17 +20,13 @@ log = logging.getLogger("hypobot.runtime")
 
 
 class Acks(Protocol):
-    """The Slack requests this process has received and not yet acknowledged (the HTTP
-    server counts them: server/backlog.py). Under a burst a command acks at once and works
-    out its answer once the others' acks are out."""
-
-    def others_waiting(self) -> bool: ...
+    """The Slack requests this process has received and not yet acknowledged, and the
+    answers it owes (the HTTP server counts them: server/backlog.py). A command reports
+    when it takes up its answer; the cards of a burst wait until the answers are out."""
 
     def acked(self) -> None: ...
 
     def owing(self) -> AbstractAsyncContextManager[None]: ...
-
-    def turn(self) -> AbstractAsyncContextManager[None]: ...
 
 
 @dataclass

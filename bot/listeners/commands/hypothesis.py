@@ -45,7 +45,7 @@ async def post_with_chart(
 ) -> None:
     """Send a queued message now (unless a sender has taken it already) and put its chart
     in the message's thread."""
-    await runtime.sender.deliver(ids=[outbox_id])
+    await runtime.sender.send_now(team_id, [outbox_id])
     posted = await runtime.sender.posted(team_id, outbox_id, wait_s=POSTED_WAIT_S)
     if chart is None or posted is None:
         return  # not sent yet: the outbox retries the message; the chart is best effort
@@ -119,25 +119,18 @@ def hypothesis_command(runtime: Runtime) -> Callable[..., Awaitable[None]]:
                 log.warning("modal.not_opened", extra={"error": error.response.get("error")})
                 await respond_safely(respond, text=MODAL_FAILED, response_type="ephemeral")
             return
-        if runtime.backlog.others_waiting():
-            # A burst: ack now, let the other requests' acks go first, then answer.
-            await ack()
-            runtime.backlog.acked()
-            async with runtime.backlog.owing():
-                async with runtime.backlog.turn():
-                    reply = await _answer(runtime, actor, parsed)
-                # The turn is given back before the answer's post: posts overlap freely.
-                await answer_later(runtime, respond, reply)
-        else:
-            # Its ack waits for its answer only: held commands need not wait for it.
-            runtime.backlog.acked()
+        # The answer goes in the ack when it is ready within ACK_BUDGET_S, as a hand-written
+        # bot's does; only a slow one acks "working on it" and follows through the
+        # response_url. Its ack holds back no one else's work; the cards a burst queues
+        # wait until the answers owed are out.
+        runtime.backlog.acked()
+        async with runtime.backlog.owing():
             work = asyncio.create_task(_answer(runtime, actor, parsed))
             done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_S)
             if done:
                 reply = work.result()
                 await ack(text=reply.text, blocks=reply.blocks)
             else:
-                # Slow: ack inside Slack's window now, answer through the response_url.
                 await ack(text=WORKING)
                 reply = await work
                 await answer_later(runtime, respond, reply, replace_original=True)
