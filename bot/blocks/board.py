@@ -7,7 +7,7 @@ the digest and the report; every piece of user text passes `canvas_text` first."
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -112,20 +112,17 @@ def board_markdown(view: BoardView, *, now: datetime) -> str:
     outlook = figures.outlook_words(report.outlook, now=now, tz=tz)
     if outlook and report.awaiting:
         parts.append(f"🔮 {figures.awaiting_words(len(report.awaiting))}: {outlook}")
-    lines = [
-        _awaiting_line(item, by_number[item.number], view, now=now, tz=tz)
-        for item in waiting
-        if item.number in by_number
-    ]
-    parts += rows.take(lines) or ["Nothing awaits feedback."]
+    def awaiting_lines(items: Iterable[Awaiting]) -> list[str]:
+        return [
+            _awaiting_line(item, by_number[item.number], view, now=now, tz=tz)
+            for item in items
+            if item.number in by_number
+        ]
+
+    parts += rows.take(awaiting_lines(waiting)) or ["Nothing awaits feedback."]
 
     parts.append(f"## ⏰ Overdue ({len(overdue)}): escalated, still no evidence")
-    lines = [
-        _awaiting_line(item, by_number[item.number], view, now=now, tz=tz)
-        for item in overdue
-        if item.number in by_number
-    ]
-    parts += rows.take(lines) or ["Nothing is overdue."]
+    parts += rows.take(awaiting_lines(overdue)) or ["Nothing is overdue."]
 
     building = in_state(view, State.BUILDING)
     limit = rules.wip_limit
