@@ -112,6 +112,7 @@ def board_markdown(view: BoardView, *, now: datetime) -> str:
     outlook = figures.outlook_words(report.outlook, now=now, tz=tz)
     if outlook and report.awaiting:
         parts.append(f"🔮 {figures.awaiting_words(len(report.awaiting))}: {outlook}")
+
     def awaiting_lines(items: Iterable[Awaiting]) -> list[str]:
         return [
             _awaiting_line(item, by_number[item.number], view, now=now, tz=tz)
